@@ -1,0 +1,371 @@
+"""The ticket: a sparse mask over a network's weights."""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from .pruning import count_to_prune, prune_masks
+from .scope import PruneScope
+from .ticket_file import TicketFileError, read_ticket_file, write_ticket_file
+
+__all__ = ['MaskApplier', 'Ticket', 'TicketMismatchError', 'TicketOverlap', 'weights_hash']
+
+PathLike = str | os.PathLike
+
+
+class TicketMismatchError(ValueError):
+    """A ticket does not fit a model: missing or unexpected keys, or shape mismatches."""
+
+
+class TicketOverlap(NamedTuple):
+    """Mask similarity between two tickets (intersection over union of the kept weights)."""
+
+    overall: float
+    per_layer: dict[str, float]
+
+
+def weights_hash(params: Mapping[str, torch.Tensor]) -> str:
+    """A short SHA-256 of named tensors (names, shapes and values), for provenance cards."""
+    digest = hashlib.sha256()
+    for name, tensor in params.items():
+        data = tensor.detach().cpu().contiguous()
+        digest.update(f'{name}:{tuple(data.shape)}:{data.dtype}'.encode())
+        digest.update(data.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _version() -> str:
+    from ..version import __version__
+    return __version__
+
+
+def _first(items: list[str], n: int = 5) -> str:
+    return ', '.join(items[:n]) + (f' ... ({len(items)} in all)' if len(items) > n else '')
+
+
+class MaskApplier:
+    """Zeroes the pruned weights of one model with one fused pass; built by :meth:`Ticket.bind`.
+
+    The masks are held on the parameters' devices as their dtypes, once, so each call is a single
+    ``torch._foreach_mul_`` over the masked tensors: no hooks, no copies, names unchanged.
+    """
+
+    def __init__(self, params: list[torch.Tensor], masks: list[torch.Tensor]) -> None:
+        self.params = params
+        self.masks = [m.to(device=p.device, dtype=p.dtype) for p, m in zip(params, masks)]
+
+    @torch.no_grad()
+    def __call__(self) -> None:
+        if self.params:
+            torch._foreach_mul_(self.params, self.masks)
+
+    def mask_grads(self) -> None:
+        """Zero the gradients of the pruned weights (for norm-based clipping or LARS)."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if grads:
+            masks = [m for p, m in zip(self.params, self.masks) if p.grad is not None]
+            torch._foreach_mul_(grads, masks)
+
+
+class Ticket(Mapping[str, torch.Tensor]):
+    """A read-only mapping from parameter name to a boolean mask (True = kept).
+
+    A ticket also carries the :class:`PruneScope` it was made with and a provenance card
+    (``ticket.card``): lth_mm version, scope, criterion, mode, rate, round, sparsity, the model's
+    class, a hash of the weights the mask was computed from, and free-form notes.
+
+    Examples:
+        >>> ticket = Ticket.dense(model)
+        >>> for _ in range(3):
+        ...     train(model)
+        ...     ticket = ticket.prune(model, rate=0.2)     # 48.8 % sparse after 3 rounds
+        ...     ticket.apply_(model)
+        >>> ticket.save('round_03.safetensors')
+    """
+
+    def __init__(self, masks: Mapping[str, torch.Tensor], scope: PruneScope | None = None,
+                 card: dict[str, Any] | None = None) -> None:
+        self._masks: dict[str, torch.Tensor] = {}
+        for name, mask in masks.items():
+            if not isinstance(mask, torch.Tensor):
+                raise TypeError(f'mask {name!r} is a {type(mask).__name__}, expected a tensor')
+            if mask.dtype != torch.bool:
+                values = mask.detach()
+                if not bool(((values == 0) | (values == 1)).all()):
+                    raise ValueError(f'mask {name!r} holds values other than 0 and 1')
+                mask = values != 0
+            self._masks[name] = mask.detach().to('cpu').contiguous()
+        self.scope = scope
+        self.card: dict[str, Any] = dict(card or {})
+        self.card.setdefault('lth_mm_version', _version())
+        self.card.setdefault('round', 0)
+        self.card['sparsity'] = self.sparsity
+        if scope is not None:
+            self.card['scope'] = scope.to_dict()
+
+    # Mapping interface ------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self._masks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._masks)
+
+    def __len__(self) -> int:
+        return len(self._masks)
+
+    def __repr__(self) -> str:
+        return (f'Ticket({len(self)} masks, {self.numel} weights, sparsity={self.sparsity:.4f}, '
+                f'round={self.card.get("round")})')
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Ticket):
+            return NotImplemented
+        return (set(self) == set(other)
+                and all(torch.equal(self[k], other[k]) for k in self))
+
+    __hash__ = None  # mutable-free but compared by value, like a dict
+
+    # Construction -----------------------------------------------------------------------------
+    @classmethod
+    def dense(cls, model: nn.Module, scope: PruneScope | dict[str, Any] | None = None,
+              **card: Any) -> Ticket:
+        """A ticket keeping every prunable weight of ``model`` (round 0)."""
+        scope = PruneScope.from_value(scope)
+        params = scope.select(model)
+        masks = {name: torch.ones(p.shape, dtype=torch.bool) for name, p in params.items()}
+        return cls(masks, scope, dict(card, model_class=type(model).__name__, round=0))
+
+    @classmethod
+    def load(cls, path: PathLike) -> Ticket:
+        """Load a ticket file written by :meth:`save` (no unpickling; validated)."""
+        masks, card = read_ticket_file(path)
+        try:
+            scope = PruneScope.from_value(card['scope']) if card.get('scope') else None
+        except (TypeError, ValueError) as err:
+            raise TicketFileError(f'{path}: invalid scope in the ticket card ({err})') from err
+        return cls(masks, scope, card)
+
+    @classmethod
+    def from_torch_prune(cls, obj_or_path: Any) -> Ticket:
+        """Read masks written by the original code (``*.weight_mask``); see :mod:`.torch_prune`."""
+        from .torch_prune import masks_from_torch_prune
+        return cls(masks_from_torch_prune(obj_or_path), None,
+                   {'notes': 'from torch.nn.utils.prune'})
+
+    # Properties -------------------------------------------------------------------------------
+    @property
+    def numel(self) -> int:
+        """Number of weights the ticket covers."""
+        return sum(m.numel() for m in self._masks.values())
+
+    @property
+    def kept(self) -> int:
+        """Number of weights kept."""
+        return sum(int(m.sum()) for m in self._masks.values())
+
+    @property
+    def sparsity(self) -> float:
+        """Fraction of the covered weights that are pruned."""
+        numel = self.numel
+        return 1.0 - self.kept / numel if numel else 0.0
+
+    def layer_table(self) -> list[dict[str, Any]]:
+        """Per-layer rows: name, shape, weights, kept, sparsity."""
+        rows = []
+        for name, mask in self._masks.items():
+            kept = int(mask.sum())
+            rows.append({'name': name, 'shape': list(mask.shape), 'numel': mask.numel(),
+                         'kept': kept,
+                         'sparsity': 1.0 - kept / mask.numel() if mask.numel() else 0.0})
+        return rows
+
+    # Checks -----------------------------------------------------------------------------------
+    def check(self, model: nn.Module, strict: bool = True) -> dict[str, nn.Parameter]:
+        """Return the model's parameters this ticket masks, or raise if the ticket does not fit.
+
+        Args:
+            model: The model.
+            strict: Also fail when the ticket's scope selects parameters of ``model`` that the
+                ticket has no mask for (only when the ticket knows its scope).
+
+        Raises:
+            TicketMismatchError: listing the first keys missing, unexpected and mis-shaped.
+        """
+        params = dict(model.named_parameters())
+        unexpected = [k for k in self._masks if k not in params]
+        shapes = [f'{k}: ticket {list(m.shape)} vs model {list(params[k].shape)}'
+                  for k, m in self._masks.items() if k in params and m.shape != params[k].shape]
+        missing: list[str] = []
+        if strict and self.scope is not None:
+            try:
+                missing = [k for k in self.scope.select(model) if k not in self._masks]
+            except ValueError:
+                missing = []
+        if unexpected or shapes or missing:
+            parts = []
+            if unexpected:
+                parts.append(f'keys not in the model: {_first(unexpected)}')
+            if missing:
+                parts.append(f'prunable model keys without mask: {_first(missing)}')
+            if shapes:
+                parts.append(f'shape mismatches: {_first(shapes, 3)}')
+            sample = _first(list(params), 3)
+            raise TicketMismatchError(
+                f'ticket does not fit {type(model).__name__} ({"; ".join(parts)}). The model\'s '
+                f'parameters look like: {sample}. Map the keys first (lth_mm.core.keymap, '
+                'Ticket.rename / Ticket.add_prefix) or use the ticket made for this model.')
+        return {k: params[k] for k in self._masks}
+
+    def digest(self) -> str:
+        """A short SHA-256 of the masks (names, shapes and bits): equal digests, equal tickets."""
+        digest = hashlib.sha256()
+        for name, mask in self._masks.items():
+            digest.update(f'{name}:{tuple(mask.shape)}'.encode())
+            digest.update(mask.numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+    # Pruning ----------------------------------------------------------------------------------
+    def prune(self, model: nn.Module, rate: float, criterion: str = 'magnitude',
+              mode: str = 'global', generator: torch.Generator | None = None,
+              notes: str | None = None) -> Ticket:
+        """Prune ``rate`` of the weights still alive, scored on ``model``'s current weights.
+
+        Args:
+            model: The model whose weights are scored (must fit the ticket).
+            rate: Fraction of the alive weights to remove, in (0, 1). After k rounds of rate r
+                the sparsity is ``1 - (1 - r) ** k``.
+            criterion: ``'magnitude'`` (global L1, as the paper) or ``'random'``.
+            mode: ``'global'`` or ``'layerwise'``.
+            generator: Random source for ``criterion='random'``.
+            notes: Free-form notes for the card.
+
+        Returns:
+            A new ticket, one round further.
+        """
+        params = self.check(model)
+        names = list(self._masks)
+        new_masks = prune_masks([params[n] for n in names], [self._masks[n] for n in names],
+                                rate, criterion, mode, generator)
+        card = dict(self.card, criterion=criterion, mode=mode, rate=rate,
+                    round=int(self.card.get('round', 0)) + 1, model_class=type(model).__name__,
+                    weights_hash=weights_hash(params))
+        if notes is not None:
+            card['notes'] = notes
+        return Ticket(dict(zip(names, new_masks)), self.scope, card)
+
+    def prune_to(self, model: nn.Module, sparsity: float, criterion: str = 'magnitude',
+                 mode: str = 'global', generator: torch.Generator | None = None,
+                 notes: str | None = None) -> Ticket:
+        """Prune in one shot to a target ``sparsity`` (OMP and one-shot random baselines).
+
+        The rate is chosen so that ``round(sparsity * numel)`` weights end up pruned overall
+        (``mode='global'``) or per layer (``'layerwise'``).
+        """
+        current = self.sparsity
+        if not current < sparsity < 1.0:
+            raise ValueError(f'target sparsity must be in ({current:.6f}, 1), got {sparsity}')
+        if mode == 'global':
+            alive = self.kept
+            target = count_to_prune(sparsity, self.numel) - (self.numel - alive)
+            if not 0 < target < alive:
+                raise ValueError(f'target sparsity {sparsity} prunes {target} of the {alive} '
+                                 'alive weights: nothing to prune or everything pruned')
+            rate = target / alive
+        else:
+            rate = 1.0 - (1.0 - sparsity) / (1.0 - current)
+        ticket = self.prune(model, rate, criterion, mode, generator, notes)
+        ticket.card['target_sparsity'] = sparsity
+        return ticket
+
+    # Application ------------------------------------------------------------------------------
+    def bind(self, model: nn.Module) -> MaskApplier:
+        """Check the ticket against ``model`` and return a reusable :class:`MaskApplier`."""
+        params = self.check(model, strict=False)
+        return MaskApplier([params[n] for n in self._masks], list(self._masks.values()))
+
+    def apply_(self, model: nn.Module) -> nn.Module:
+        """Zero the pruned weights of ``model`` in place; returns ``model``."""
+        self.bind(model)()
+        return model
+
+    # Algebra ----------------------------------------------------------------------------------
+    def _aligned(self, other: Ticket) -> None:
+        if set(self) != set(other):
+            a, b = sorted(set(self) - set(other)), sorted(set(other) - set(self))
+            raise TicketMismatchError(f'tickets cover different keys: only in the first: '
+                                      f'{_first(a)}; only in the second: {_first(b)}')
+        bad = [k for k in self if self[k].shape != other[k].shape]
+        if bad:
+            raise TicketMismatchError(f'tickets differ in shape at: {_first(bad)}')
+
+    def _combine(self, other: Ticket, op: Callable, notes: str) -> Ticket:
+        self._aligned(other)
+        return Ticket({k: op(self[k], other[k]) for k in self}, self.scope,
+                      dict(self.card, notes=notes))
+
+    def __and__(self, other: Ticket) -> Ticket:
+        return self._combine(other, torch.logical_and, 'intersection of two tickets')
+
+    def __or__(self, other: Ticket) -> Ticket:
+        return self._combine(other, torch.logical_or, 'union of two tickets')
+
+    def reverse(self) -> Ticket:
+        """The complementary ticket (``1 - mask``): keeps exactly the pruned weights."""
+        card = dict(self.card, reversed=not self.card.get('reversed', False))
+        return Ticket({k: ~m for k, m in self._masks.items()}, self.scope, card)
+
+    def overlap(self, other: Ticket) -> TicketOverlap:
+        """Intersection over union of the kept weights, overall and per layer."""
+        self._aligned(other)
+        per_layer, inter_total, union_total = {}, 0, 0
+        for k in self:
+            inter = int((self[k] & other[k]).sum())
+            union = int((self[k] | other[k]).sum())
+            per_layer[k] = inter / union if union else 1.0
+            inter_total, union_total = inter_total + inter, union_total + union
+        return TicketOverlap(inter_total / union_total if union_total else 1.0, per_layer)
+
+    def rename(self, fn: Callable[[str], str | None] | Mapping[str, str]) -> Ticket:
+        """Rename keys by a function or mapping; a function returning None drops the key."""
+        masks: dict[str, torch.Tensor] = {}
+        for name, mask in self._masks.items():
+            new = fn.get(name, name) if isinstance(fn, Mapping) else fn(name)
+            if new is None:
+                continue
+            if new in masks:
+                raise ValueError(f'rename maps two masks onto {new!r}')
+            masks[new] = mask
+        return Ticket(masks, None, dict(self.card, scope=None))
+
+    def add_prefix(self, prefix: str) -> Ticket:
+        """Prepend ``prefix`` (``'backbone.'``) to every key."""
+        return self.rename(lambda k: prefix + k)
+
+    def strip_prefix(self, prefix: str) -> Ticket:
+        """Remove ``prefix`` from the keys that have it; keys without it are dropped."""
+        return self.rename(lambda k: k[len(prefix):] if k.startswith(prefix) else None)
+
+    # Files ------------------------------------------------------------------------------------
+    def save(self, path: PathLike) -> None:
+        """Write the ticket atomically to a safetensors file (bit-packed masks, card)."""
+        write_ticket_file(path, self._masks, self.card)
+
+    def to_torch_prune(self, prefix: str = '') -> dict[str, torch.Tensor]:
+        """The masks as the original code stores them: ``{prefix + '<mod>.weight_mask': float}``."""
+        from .torch_prune import masks_to_torch_prune
+        return masks_to_torch_prune(self._masks, prefix)
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Masks and card, for embedding a ticket in a checkpoint (see :meth:`from_state`)."""
+        return dict(self._masks), dict(self.card)
+
+    @classmethod
+    def from_state(cls, masks: Mapping[str, torch.Tensor], card: dict[str, Any]) -> Ticket:
+        """Inverse of :meth:`state_tensors`."""
+        scope = PruneScope.from_value(card['scope']) if card.get('scope') else None
+        return cls(masks, scope, card)

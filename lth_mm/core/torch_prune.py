@@ -1,0 +1,140 @@
+"""Interoperability with files written through ``torch.nn.utils.prune`` (the original code).
+
+The original code stores masks as float ``<module>.weight_mask`` tensors, either bare or under
+``state_dict``, with ``module.`` (DataParallel) or ``module.encoder_q.`` (MoCo) prefixes, and its
+checkpoints hold ``<module>.weight_orig`` / ``<module>.weight_mask`` pairs instead of ``weight``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+__all__ = [
+    'dense_from_torch_prune',
+    'load_torch_file',
+    'masks_from_torch_prune',
+    'masks_to_torch_prune',
+]
+
+MASK_SUFFIX = '.weight_mask'
+ORIG_SUFFIX = '.weight_orig'
+# Prefixes the original code's files carry; the MoCo query encoder wins over the key encoder.
+_KNOWN_PREFIXES = ('module.encoder_q.', 'encoder_q.', 'module.')
+_IGNORED_PREFIXES = ('module.encoder_k.', 'encoder_k.')
+
+
+def load_torch_file(path: os.PathLike) -> Any:
+    """Load a file of the original code with ``torch.load``.
+
+    Tries ``weights_only=True`` first (plain tensors and dicts); falls back to full unpickling,
+    which executes code from the file: only use it on files you trust.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'no such file: {path}')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception:  # noqa: BLE001 - older pickles need the full unpickler
+        return torch.load(path, map_location='cpu', weights_only=False)
+
+
+def _state_dict(obj_or_path: Any) -> Mapping[str, Any]:
+    obj = obj_or_path
+    if isinstance(obj, (str, os.PathLike)):
+        obj = load_torch_file(obj)
+    if isinstance(obj, Mapping) and isinstance(obj.get('state_dict'), Mapping):
+        obj = obj['state_dict']
+    if not isinstance(obj, Mapping):
+        raise TypeError(f'expected a state dict (or a dict with "state_dict"), got {type(obj)}')
+    return obj
+
+
+def _plain_name(key: str) -> str | None:
+    """Strip the known prefixes; None for keys of the MoCo key encoder."""
+    if key.startswith(_IGNORED_PREFIXES):
+        return None
+    for prefix in _KNOWN_PREFIXES:
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+def _put(out: dict[str, Any], sources: dict[str, str], name: str, key: str, value: Any) -> None:
+    """Store ``value`` under ``name``, refusing a second key that maps to the same name."""
+    if name in out:
+        raise ValueError(f'{sources[name]!r} and {key!r} both map to {name!r}; '
+                         'strip the prefixes of one of them first')
+    out[name] = value
+    sources[name] = key
+
+
+def masks_from_torch_prune(obj_or_path: Any) -> dict[str, torch.Tensor]:
+    """Read ``*.weight_mask`` tensors; return boolean masks under plain parameter names.
+
+    Args:
+        obj_or_path: A state dict, a dict with ``state_dict``, or a path to either.
+
+    Returns:
+        ``{'layer1.0.conv1.weight': bool tensor, ...}``.
+    """
+    state = _state_dict(obj_or_path)
+    masks: dict[str, torch.Tensor] = {}
+    sources: dict[str, str] = {}
+    for key, value in state.items():
+        if not key.endswith(MASK_SUFFIX):
+            continue
+        name = _plain_name(key)
+        if name is None:
+            continue
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f'{key} is a {type(value).__name__}, expected a tensor')
+        if not bool(((value == 0) | (value == 1)).all()):
+            raise ValueError(f'{key} holds values other than 0 and 1: not a pruning mask')
+        _put(masks, sources, name[:-len(MASK_SUFFIX)] + '.weight', key, value != 0)
+    if not masks:
+        sample = ', '.join(list(state)[:5])
+        raise ValueError(f'no "*.weight_mask" tensors found (keys look like: {sample}); '
+                         'this is not a torch.nn.utils.prune mask file')
+    return masks
+
+
+def masks_to_torch_prune(masks: Mapping[str, torch.Tensor],
+                         prefix: str = '') -> dict[str, torch.Tensor]:
+    """Write masks back as ``{prefix + '<module>.weight_mask': float tensor}``."""
+    out = {}
+    for name, mask in masks.items():
+        if not name.endswith('.weight'):
+            raise ValueError(
+                f'{name!r}: torch.nn.utils.prune masks only weights ending in ".weight"')
+        out[prefix + name[:-len('.weight')] + MASK_SUFFIX] = mask.to(torch.float32)
+    return out
+
+
+def dense_from_torch_prune(
+        obj_or_path: Any) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Split a pruned checkpoint into dense weights and masks, under plain names.
+
+    ``weight_orig * weight_mask`` becomes ``weight``; the other tensors keep their names (prefixes
+    stripped, MoCo key encoder dropped).
+
+    Returns:
+        ``(state_dict, masks)``.
+    """
+    state = _state_dict(obj_or_path)
+    masks = masks_from_torch_prune(state)
+    dense: dict[str, torch.Tensor] = {}
+    sources: dict[str, str] = {}
+    for key, value in state.items():
+        name = _plain_name(key)
+        if name is None or name.endswith(MASK_SUFFIX):
+            continue
+        if name.endswith(ORIG_SUFFIX):
+            weight = name[:-len(ORIG_SUFFIX)] + '.weight'
+            if weight not in masks:
+                raise ValueError(f'{key} has no matching "{weight[:-7]}.weight_mask"')
+            _put(dense, sources, weight, key, value * masks[weight].to(value.dtype))
+        else:
+            _put(dense, sources, name, key, value)
+    return dense, masks

@@ -1,0 +1,1 @@
+"""Loops and other MMEngine-side pieces of lth_mm."""

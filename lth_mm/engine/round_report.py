@@ -1,0 +1,90 @@
+"""Per-round records of a ticket search: JSON and CSV summaries and the sparsity plot."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from ..core.atomic import atomic_write_bytes, atomic_write_text
+
+__all__ = ['write_summary', 'read_summary', 'plot_runs', 'format_table']
+
+PathLike = Union[str, os.PathLike]
+CSV_FIELDS = ('round', 'sparsity', 'remaining', 'best_val_metric', 'best_epoch', 'best_iter',
+              'test_metric', 'metric', 'wall_time_s', 'ticket', 'ticket_digest', 'best_checkpoint')
+
+
+def write_summary(rows: Sequence[Mapping[str, Any]], out_dir: PathLike) -> None:
+    """Write ``summary.json`` (everything, per-layer sparsity included) and ``summary.csv``."""
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / 'summary.json', json.dumps(list(rows), indent=1, default=str))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction='ignore')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k) for k in CSV_FIELDS})
+    atomic_write_text(out_dir / 'summary.csv', buffer.getvalue())
+
+
+def read_summary(path: PathLike) -> List[Dict[str, Any]]:
+    """Read a ``summary.json`` (or the work dir / ``imp`` folder holding one)."""
+    path = Path(path)
+    for candidate in (path, path / 'summary.json', path / 'imp' / 'summary.json'):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    raise FileNotFoundError(f'no summary.json at {path} (expected <work_dir>/imp/summary.json)')
+
+
+def _metric_value(row: Mapping[str, Any]) -> Optional[float]:
+    value = row.get('test_metric')
+    return value if value is not None else row.get('best_val_metric')
+
+
+def format_table(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """A plain-text table: one line per round, one column per run (metric at best validation)."""
+    labels = list(runs)
+    rounds = sorted({int(r['round']) for rows in runs.values() for r in rows})
+    by_round = {label: {int(r['round']): r for r in rows} for label, rows in runs.items()}
+    header = f'{"round":>5} {"sparsity %":>10} ' + ' '.join(f'{label:>16}' for label in labels)
+    lines = [header, '-' * len(header)]
+    for rnd in rounds:
+        sample = next(by_round[label][rnd] for label in labels if rnd in by_round[label])
+        cells = []
+        for label in labels:
+            row = by_round[label].get(rnd)
+            value = _metric_value(row) if row else None
+            cells.append(f'{value:>16.2f}' if value is not None else f'{"-":>16}')
+        lines.append(f'{rnd:>5} {100 * sample["sparsity"]:>10.2f} ' + ' '.join(cells))
+    return '\n'.join(lines)
+
+
+def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
+              title: str = '') -> None:
+    """Plot the metric against remaining weights (log-scale x axis, decreasing), one line a run."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    metric = ''
+    for label, rows in runs.items():
+        points = [(100 * (1 - r['sparsity']), _metric_value(r)) for r in rows
+                  if _metric_value(r) is not None]
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker='o', label=label)
+            metric = metric or rows[0].get('metric', '')
+    ax.set_xscale('log')
+    ax.invert_xaxis()
+    ax.set_xlabel('remaining weights (%)')
+    ax.set_ylabel(f'{metric} (test at best validation)' if metric else 'metric')
+    ax.set_title(title)
+    ax.grid(True, which='both', alpha=0.3)
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png', dpi=120, bbox_inches='tight')
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())

@@ -1,0 +1,419 @@
+"""Iterative magnitude pruning with rewinding, as an MMEngine hook."""
+from __future__ import annotations
+
+import io
+import math
+import os.path as osp
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+from mmengine.dist import barrier, is_main_process
+from mmengine.registry import HOOKS
+from mmengine.runner import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop
+
+from ..core import CRITERIA, MODES, PruneScope, Ticket
+from ..core.atomic import atomic_write_bytes
+from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
+from ..core.ticket_file import pack_mask, unpack_mask
+from ..engine.round_report import format_table, plot_runs, write_summary
+from ..engine.runner_utils import (has_pretrained_init, rebuild_param_schedulers,
+                                   reset_best_checkpoint, reset_optimizer, seeded_generator,
+                                   unwrap_model)
+from .enforce import TicketEnforcingHook, masks_equal_across_ranks
+
+REWINDS = ('lt', 'rewind_lt', 'pt_trans', 'pt', 'lr', 'reinit')
+
+
+@HOOKS.register_module()
+class IMPHook(TicketEnforcingHook):
+    """Turns a training config into an iterative-magnitude-pruning (IMP) ticket search.
+
+    The config's own schedule is one round. The hook stretches the train loop to
+    ``rounds + 1`` rounds: round 0 trains dense; at the end of each round it prunes ``rate`` of
+    the surviving weights, saves the round's ticket, rewinds the weights, and restarts the
+    optimizer state, the LR schedule (warm-up included) and best-checkpoint tracking, so every
+    round trains exactly the config's schedule at the new sparsity. The pruned weights are kept
+    at zero throughout (see :class:`TicketEnforcingHook`).
+
+    Rewind types (what each round restarts from):
+
+    - ``'lt'``: the random initialisation (no pre-trained weights allowed).
+    - ``'rewind_lt'``: the weights at epoch (iteration) ``rewind_at`` of round 0.
+    - ``'pt_trans'``: the pre-trained weights given by ``load_from`` or a ``Pretrained``
+      ``init_cfg`` (a new head keeps its random initialisation).
+    - ``'pt'``: the best weights of the dense round (by ``metric``).
+    - ``'lr'``: learning-rate rewinding: weights are kept, only optimizer and schedule restart.
+    - ``'reinit'``: a fresh random initialisation every round (seeded by round), the
+      "same mask, random re-initialisation" baseline when used with ``masks_from``.
+
+    Work-dir records (``<work_dir>/imp/``): ``tickets/round_XX.safetensors``,
+    ``round_XX_best.pth`` (the best weights of each round, an mmengine-loadable checkpoint),
+    ``rewind.safetensors`` (the rewind point, stored once), ``summary.json`` / ``summary.csv``
+    and ``sparsity_curve.png``.
+
+    Note:
+        The round boundary runs before the first epoch (iteration) of the next round, after the
+        last validation of the round. The round, the current ticket and the rewind point's
+        location travel in every mmengine checkpoint, so ``--resume`` continues a search
+        exactly. In distributed runs every rank holds rank 0's masks.
+
+    Args:
+        rounds: Pruning rounds after the dense round 0 (>= 1); the run trains ``rounds + 1``
+            times and ends at sparsity ``1 - (1 - rate) ** rounds``.
+        rate: Fraction of the surviving weights pruned per round, in (0, 1). Defaults to 0.2.
+        criterion: ``'magnitude'`` (IMP) or ``'random'`` (iterative random pruning baseline).
+        mode: ``'global'`` (one threshold, as the paper) or ``'layerwise'``.
+        scope: :class:`PruneScope` fields; default: every Conv2d but the stem. Use
+            ``dict(prefix='backbone.')`` for backbone-only pruning.
+        rewind: One of ``'lt'``, ``'rewind_lt'``, ``'pt_trans'``, ``'pt'``, ``'lr'``,
+            ``'reinit'``. Defaults to ``'lt'``.
+        rewind_at: For ``'rewind_lt'``: the epoch (or iteration, for iteration-based loops)
+            of round 0 to rewind to. Defaults to 0.
+        round_length: Epochs (iterations) per round. Defaults to the config's ``max_epochs``
+            (``max_iters``).
+        oneshot: Prune in one shot from the dense round's final weights to each round's
+            sparsity (one-shot magnitude pruning, OMP, or one-shot random with
+            ``criterion='random'``) instead of iteratively.
+        masks_from: A ``tickets`` folder of an earlier search: round ``r`` uses its
+            ``round_XX.safetensors`` instead of pruning (replay, for baselines).
+        keep_prefixes: State-dict prefixes that are not rewound (left as trained).
+        reinit_prefixes: Module prefixes re-initialised at every rewind (a new task head).
+        metric: Validation metric that picks each round's best weights, e.g.
+            ``'accuracy/top1'``. Defaults to the first metric the evaluator returns.
+        rule: ``'greater'`` or ``'less'``; default ``'less'`` for metrics named ``loss``.
+        test_best: Evaluate the test set with each round's best weights (the paper reports the
+            test metric at the best-validation epoch). Needs ``test_dataloader``.
+        seed: Seed of random pruning and re-initialisation; defaults to the runner's seed.
+        mask_grads: See :class:`TicketEnforcingHook`.
+    """
+
+    def __init__(self,
+                 rounds: int,
+                 rate: float = 0.2,
+                 criterion: str = 'magnitude',
+                 mode: str = 'global',
+                 scope: Optional[Dict[str, Any]] = None,
+                 rewind: str = 'lt',
+                 rewind_at: int = 0,
+                 round_length: Optional[int] = None,
+                 oneshot: bool = False,
+                 masks_from: Optional[str] = None,
+                 keep_prefixes: Sequence[str] = (),
+                 reinit_prefixes: Sequence[str] = (),
+                 metric: Optional[str] = None,
+                 rule: Optional[str] = None,
+                 test_best: bool = True,
+                 seed: Optional[int] = None,
+                 mask_grads: bool = False) -> None:
+        super().__init__(mask_grads=mask_grads)
+        if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+            raise ValueError(f'IMPHook: rounds must be an integer >= 1, got {rounds!r}')
+        if not isinstance(rate, (int, float)) or not 0.0 < rate < 1.0:
+            raise ValueError(f'IMPHook: rate must be in (0, 1), got {rate!r}')
+        if criterion not in CRITERIA:
+            raise ValueError(f'IMPHook: criterion must be one of {CRITERIA}, got {criterion!r}')
+        if mode not in MODES:
+            raise ValueError(f'IMPHook: mode must be one of {MODES}, got {mode!r}')
+        if rewind not in REWINDS:
+            raise ValueError(f'IMPHook: rewind must be one of {REWINDS}, got {rewind!r}')
+        if not isinstance(rewind_at, int) or rewind_at < 0:
+            raise ValueError(f'IMPHook: rewind_at must be an integer >= 0, got {rewind_at!r}')
+        if round_length is not None and (not isinstance(round_length, int) or round_length < 1):
+            raise ValueError(f'IMPHook: round_length must be an integer >= 1, got {round_length!r}')
+        if rule not in (None, 'greater', 'less'):
+            raise ValueError(f"IMPHook: rule must be 'greater' or 'less', got {rule!r}")
+        if oneshot and masks_from:
+            raise ValueError('IMPHook: oneshot and masks_from exclude each other')
+        self.rounds = rounds
+        self.rate = float(rate)
+        self.criterion = criterion
+        self.mode = mode
+        self.scope = PruneScope.from_value(scope)
+        self.rewind = rewind
+        self.rewind_at = rewind_at
+        self.round_length = round_length
+        self.oneshot = bool(oneshot)
+        self.masks_from = masks_from
+        self.keep_prefixes = tuple(keep_prefixes)
+        self.reinit_prefixes = tuple(reinit_prefixes)
+        self.metric = metric
+        self.rule = rule
+        self.test_best = test_best
+        self.seed = seed
+        # Search state (travels in checkpoints).
+        self.round = 0
+        self.records: List[Dict[str, Any]] = []
+        self.best: Dict[str, Any] = {}
+        self.round_started = time.time()
+        self._rewind_state: Optional[Dict[str, torch.Tensor]] = None
+        self._best_state: Optional[Dict[str, torch.Tensor]] = None
+        self._resumed = False
+
+    # Set-up ------------------------------------------------------------------------------------
+    def before_run(self, runner: Any) -> None:
+        """Check the config against the model and stretch the train loop to all rounds."""
+        self.out_dir = osp.join(runner.work_dir, 'imp')
+        self.ticket_dir = osp.join(self.out_dir, 'tickets')
+        model = unwrap_model(runner)
+        self.scope.select(model)  # raises now if the scope selects nothing
+        pretrained = has_pretrained_init(runner)
+        if self.rewind == 'lt' and pretrained:
+            raise ValueError(f"IMPHook: rewind='lt' restarts from the random initialisation, but "
+                             f"the config loads pre-trained weights ({pretrained}); use "
+                             "rewind='pt_trans' to rewind to them")
+        if self.rewind == 'pt_trans' and not pretrained:
+            raise ValueError("IMPHook: rewind='pt_trans' rewinds to pre-trained weights, but the "
+                             "config has neither load_from nor a Pretrained init_cfg")
+        if self.masks_from:
+            missing = [f'round_{r:02d}.safetensors' for r in range(1, self.rounds + 1)
+                       if not osp.isfile(self._replay_path(r))]
+            if missing:
+                raise FileNotFoundError(f'IMPHook: masks_from={self.masks_from!r} lacks '
+                                        f'{missing[:5]} (needs rounds 1..{self.rounds})')
+        if self.seed is None:
+            self.seed = int(runner.seed) if runner.seed is not None else 0
+        if isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+            self._stretch_loop(runner)
+
+    def _stretch_loop(self, runner: Any) -> None:
+        loop = runner.train_loop
+        if isinstance(loop, EpochBasedTrainLoop):
+            self.by_epoch = True
+            self.length = self.round_length or loop.max_epochs
+            loop._max_epochs = self.length * (self.rounds + 1)
+            loop._max_iters = loop._max_epochs * len(loop.dataloader)
+        elif isinstance(loop, IterBasedTrainLoop):
+            self.by_epoch = False
+            self.length = self.round_length or loop.max_iters
+            loop._max_iters = self.length * (self.rounds + 1)
+        else:
+            raise TypeError(f'IMPHook needs an EpochBasedTrainLoop or IterBasedTrainLoop, '
+                            f'got {type(loop).__name__}')
+        if self.rewind == 'rewind_lt' and self.rewind_at >= self.length:
+            raise ValueError(f'IMPHook: rewind_at={self.rewind_at} is not inside round 0 '
+                             f'({self.length} {"epochs" if self.by_epoch else "iterations"})')
+        runner.logger.info(
+            f'IMPHook: {self.rounds + 1} rounds of {self.length} '
+            f'{"epochs" if self.by_epoch else "iterations"}, rate {self.rate}, {self.criterion} '
+            f'{self.mode} pruning, rewind {self.rewind!r}; final sparsity '
+            f'{1 - (1 - self.rate) ** self.rounds:.4f}')
+
+    def before_train(self, runner: Any) -> None:
+        """Start round 0 (dense) unless a resumed checkpoint already set the search state."""
+        if self._resumed:
+            return
+        model = unwrap_model(runner)
+        self.round, self.records, self.best = 0, [], {}
+        self.round_started = time.time()
+        ticket = Ticket.dense(model, self.scope)
+        self.set_ticket(runner, ticket)
+        self._save_ticket(ticket, 0)
+        if self.rewind in ('lt', 'pt_trans') or (self.rewind == 'rewind_lt' and self.rewind_at == 0):
+            self._set_rewind_point(capture_state(model))
+
+    # Round boundaries --------------------------------------------------------------------------
+    def before_train_epoch(self, runner: Any) -> None:
+        if self.by_epoch:
+            self._maybe_step(runner, runner.epoch)
+
+    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
+        if not self.by_epoch:
+            self._maybe_step(runner, runner.iter)
+
+    def _maybe_step(self, runner: Any, step: int) -> None:
+        if (self.rewind == 'rewind_lt' and self.round == 0 and step == self.rewind_at
+                and self._rewind_state is None):
+            self._set_rewind_point(capture_state(unwrap_model(runner)))
+        if step > 0 and step % self.length == 0 and step // self.length == self.round + 1:
+            self._end_round(runner)
+            self._start_next_round(runner)
+
+    def after_train(self, runner: Any) -> None:
+        if not self.records or self.records[-1]['round'] != self.round:
+            self._end_round(runner)
+        if is_main_process():
+            runner.logger.info('IMP summary (test metric at best validation):\n'
+                               + format_table({'imp': self.records}))
+
+    def _end_round(self, runner: Any) -> None:
+        """Record the round: best validation, test at the best weights, summary files."""
+        model = unwrap_model(runner)
+        if self.round == 0:
+            self._finish_dense_round(runner)
+        final_state = None
+        test_metric = None
+        if self.test_best and self._best_state is not None and self._has_test(runner):
+            final_state = capture_state(model)
+            restore_state(model, self._best_state)
+            metrics = runner.test_loop.run()
+            test_metric = metrics.get(self.best.get('metric')) if metrics else None
+            restore_state(model, final_state)
+            runner.model.train()
+        row = dict(
+            round=self.round, sparsity=self.ticket.sparsity, remaining=1 - self.ticket.sparsity,
+            metric=self.best.get('metric'), best_val_metric=self.best.get('score'),
+            best_epoch=self.best.get('epoch'), best_iter=self.best.get('iter'),
+            test_metric=_to_float(test_metric), wall_time_s=round(time.time() - self.round_started, 2),
+            ticket=osp.relpath(self._ticket_path(self.round), runner.work_dir),
+            ticket_digest=self.ticket.digest(),
+            best_checkpoint=(osp.relpath(self._best_path(self.round), runner.work_dir)
+                             if self._best_state is not None else None),
+            layers={r['name']: r['sparsity'] for r in self.ticket.layer_table()})
+        self.records = [r for r in self.records if r['round'] != self.round] + [row]
+        runner.logger.info(
+            f'IMPHook: round {self.round} done: sparsity {row["sparsity"]:.4f}, best '
+            f'{row["metric"]} {row["best_val_metric"]} (epoch {row["best_epoch"]}), '
+            f'test at best {row["test_metric"]}, ticket {row["ticket_digest"]}')
+        scalars = {'imp/sparsity': row['sparsity']}
+        for key in ('best_val_metric', 'test_metric'):
+            if row[key] is not None:
+                scalars[f'imp/{key}'] = row[key]
+        runner.visualizer.add_scalars(scalars, step=self.round)
+        if is_main_process():
+            write_summary(self.records, self.out_dir)
+            plot_runs({'IMP': self.records}, osp.join(self.out_dir, 'sparsity_curve.png'),
+                      title=f'{runner.experiment_name}')
+
+    def _finish_dense_round(self, runner: Any) -> None:
+        """End of round 0: fix the 'pt' rewind point and precompute one-shot masks."""
+        model = unwrap_model(runner)
+        if self.rewind == 'pt':
+            state = self._best_state if self._best_state is not None else capture_state(model)
+            self._set_rewind_point(state)
+        if self.oneshot:
+            dense = Ticket.dense(model, self.scope)
+            for rnd in range(1, self.rounds + 1):
+                target = 1.0 - (1.0 - self.rate) ** rnd
+                ticket = dense.prune_to(model, target, self.criterion, self.mode,
+                                        seeded_generator(self.seed + rnd),
+                                        notes=f'one-shot {self.criterion} to round {rnd}')
+                ticket.card['round'] = rnd
+                self._save_ticket(masks_equal_across_ranks(ticket), rnd)
+
+    def _next_ticket(self, runner: Any) -> Ticket:
+        rnd = self.round + 1
+        if self.oneshot:
+            barrier()
+            return Ticket.load(self._ticket_path(rnd))
+        if self.masks_from:
+            ticket = Ticket.load(self._replay_path(rnd))
+            ticket.card['notes'] = f'replayed from {self._replay_path(rnd)}'
+            return ticket
+        ticket = self.ticket.prune(unwrap_model(runner), self.rate, self.criterion, self.mode,
+                                   seeded_generator(self.seed + rnd))
+        return masks_equal_across_ranks(ticket)
+
+    def _start_next_round(self, runner: Any) -> None:
+        """Prune, rewind and reset what a new round must reset."""
+        model = unwrap_model(runner)
+        ticket = self._next_ticket(runner)
+        self.round += 1
+        self._save_ticket(ticket, self.round)
+        if self.rewind == 'reinit':
+            reinitialize(model, self.seed + 10_000 + self.round)
+        elif self.rewind != 'lr':
+            restore_state(model, self._load_rewind_point(), self.keep_prefixes)
+        if self.reinit_prefixes:
+            reinitialize(model, self.seed + 20_000 + self.round, self.reinit_prefixes)
+        self.set_ticket(runner, ticket)
+        reset_optimizer(runner)
+        rebuild_param_schedulers(runner)
+        reset_best_checkpoint(runner)
+        self.best, self._best_state = {}, None
+        self.round_started = time.time()
+        runner.model.train()
+        runner.logger.info(f'IMPHook: round {self.round} starts at sparsity '
+                           f'{ticket.sparsity:.4f} (rewind {self.rewind!r}, ticket '
+                           f'{ticket.digest()})')
+
+    # Best weights of the round -----------------------------------------------------------------
+    def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
+        if not metrics:
+            return
+        key = self.metric or next(iter(metrics))
+        if key not in metrics:
+            raise KeyError(f'IMPHook: metric {key!r} is not among the validation metrics '
+                           f'{sorted(metrics)}; set IMPHook(metric=...)')
+        rule = self.rule or ('less' if 'loss' in key else 'greater')
+        score = _to_float(metrics[key])
+        best = self.best.get('score')
+        if best is not None and not (score > best if rule == 'greater' else score < best):
+            return
+        self.best = dict(metric=key, score=score, epoch=runner.epoch, iter=runner.iter)
+        self._best_state = capture_state(unwrap_model(runner))
+        if is_main_process():
+            buffer = io.BytesIO()
+            torch.save({'state_dict': self._best_state,
+                        'meta': dict(self.best, round=self.round, sparsity=self.ticket.sparsity)},
+                       buffer)
+            atomic_write_bytes(self._best_path(self.round), buffer.getvalue())
+
+    # Checkpoints -------------------------------------------------------------------------------
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        masks, card = self.ticket.state_tensors()
+        checkpoint['lth_mm_imp'] = dict(
+            round=self.round, records=self.records, best=self.best, seed=self.seed,
+            round_elapsed=time.time() - self.round_started, card=card,
+            shapes={k: list(v.shape) for k, v in masks.items()},
+            masks={k: torch.from_numpy(pack_mask(v)) for k, v in masks.items()},
+            rewind_file=self._rewind_path() if self._rewind_state is not None else None)
+
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        state = checkpoint.get('lth_mm_imp')
+        if state is None or not runner._resume:
+            return
+        masks = {k: unpack_mask(v.numpy(), tuple(state['shapes'][k]))
+                 for k, v in state['masks'].items()}
+        self.round, self.records, self.best = state['round'], state['records'], state['best']
+        self.seed = state['seed']
+        self.round_started = time.time() - state['round_elapsed']
+        self.set_ticket(runner, Ticket.from_state(masks, state['card']))
+        self._rewind_state = load_state(state['rewind_file']) if state['rewind_file'] else None
+        self._best_state = None
+        if self.best and osp.isfile(self._best_path(self.round)):
+            saved = torch.load(self._best_path(self.round), map_location='cpu', weights_only=True)
+            self._best_state, self.best = saved['state_dict'], {
+                k: saved['meta'][k] for k in ('metric', 'score', 'epoch', 'iter')}
+        self._resumed = True
+        runner.logger.info(f'IMPHook: resumed round {self.round} at sparsity '
+                           f'{self.ticket.sparsity:.4f}')
+
+    # Files -------------------------------------------------------------------------------------
+    def _ticket_path(self, rnd: int) -> str:
+        return osp.join(self.ticket_dir, f'round_{rnd:02d}.safetensors')
+
+    def _replay_path(self, rnd: int) -> str:
+        return osp.join(self.masks_from, f'round_{rnd:02d}.safetensors')
+
+    def _best_path(self, rnd: int) -> str:
+        return osp.join(self.out_dir, f'round_{rnd:02d}_best.pth')
+
+    def _rewind_path(self) -> str:
+        return osp.join(self.out_dir, 'rewind.safetensors')
+
+    def _save_ticket(self, ticket: Ticket, rnd: int) -> None:
+        if is_main_process():
+            ticket.save(self._ticket_path(rnd))
+
+    def _set_rewind_point(self, state: Dict[str, torch.Tensor]) -> None:
+        self._rewind_state = state
+        if is_main_process():
+            save_state(self._rewind_path(), state)
+
+    def _load_rewind_point(self) -> Dict[str, torch.Tensor]:
+        if self._rewind_state is None:
+            raise RuntimeError(f'IMPHook: no rewind point was captured for rewind={self.rewind!r}')
+        return self._rewind_state
+
+    @staticmethod
+    def _has_test(runner: Any) -> bool:
+        return runner.cfg.get('test_dataloader') is not None and runner.cfg.get(
+            'test_evaluator') is not None
+
+
+def _to_float(value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
