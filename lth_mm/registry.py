@@ -34,4 +34,5 @@ def register_all_modules(init_default_scope: bool = True, scope: str = 'mmpretra
     if current is None:
         DefaultScope.get_instance(f'lth_mm-{scope}', scope_name=scope)
     elif current.scope_name != scope:
-        warnings.warn(f'default scope is {current.scope_name!r}, not {scope!r}; leaving it as is')
+        warnings.warn(f'default scope is {current.scope_name!r}, not {scope!r}; leaving it as is',
+                      stacklevel=2)

@@ -17,9 +17,14 @@ from ..core.atomic import atomic_write_bytes
 from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
 from ..core.ticket_file import pack_mask, unpack_mask
 from ..engine.round_report import format_table, plot_runs, write_summary
-from ..engine.runner_utils import (has_pretrained_init, rebuild_param_schedulers,
-                                   reset_best_checkpoint, reset_optimizer, seeded_generator,
-                                   unwrap_model)
+from ..engine.runner_utils import (
+    has_pretrained_init,
+    rebuild_param_schedulers,
+    reset_best_checkpoint,
+    reset_optimizer,
+    seeded_generator,
+    unwrap_model,
+)
 from .enforce import TicketEnforcingHook, masks_equal_across_ranks
 
 REWINDS = ('lt', 'rewind_lt', 'pt_trans', 'pt', 'lr', 'reinit')
@@ -209,7 +214,9 @@ class IMPHook(TicketEnforcingHook):
         ticket = Ticket.dense(model, self.scope)
         self.set_ticket(runner, ticket)
         self._save_ticket(ticket, 0)
-        if self.rewind in ('lt', 'pt_trans') or (self.rewind == 'rewind_lt' and self.rewind_at == 0):
+        starts_here = self.rewind in ('lt', 'pt_trans') or (
+            self.rewind == 'rewind_lt' and self.rewind_at == 0)
+        if starts_here:
             self._set_rewind_point(capture_state(model))
 
     # Round boundaries --------------------------------------------------------------------------
@@ -254,7 +261,8 @@ class IMPHook(TicketEnforcingHook):
             round=self.round, sparsity=self.ticket.sparsity, remaining=1 - self.ticket.sparsity,
             metric=self.best.get('metric'), best_val_metric=self.best.get('score'),
             best_epoch=self.best.get('epoch'), best_iter=self.best.get('iter'),
-            test_metric=_to_float(test_metric), wall_time_s=round(time.time() - self.round_started, 2),
+            test_metric=_to_float(test_metric),
+            wall_time_s=round(time.time() - self.round_started, 2),
             ticket=osp.relpath(self._ticket_path(self.round), runner.work_dir),
             ticket_digest=self.ticket.digest(),
             best_checkpoint=(osp.relpath(self._best_path(self.round), runner.work_dir)

@@ -5,7 +5,7 @@ from typing import Any, Optional, Sequence
 
 from mmengine.registry import HOOKS
 
-from ..core import Ticket
+from ..core import Ticket, keymap
 from ..core.rewind import reinitialize
 from ..engine.runner_utils import unwrap_model
 from .enforce import TicketEnforcingHook
@@ -43,8 +43,9 @@ class TicketHook(TicketEnforcingHook):
                  reverse: bool = False, reinit: bool = False, reinit_prefixes: Sequence[str] = (),
                  seed: int = 0, strict: bool = False, mask_grads: bool = False) -> None:
         super().__init__(mask_grads=mask_grads)
-        if not isinstance(ticket, str) or not ticket:
-            raise ValueError(f'TicketHook: ticket must be a file path, got {ticket!r}')
+        if not isinstance(ticket, str) or not ticket or ticket == '???':
+            raise ValueError(f'TicketHook: ticket must be a file path, got {ticket!r} '
+                             "(set it with --cfg-options custom_hooks.0.ticket=PATH)")
         self.ticket_path = ticket
         self.key_map = key_map
         self.prefix = prefix
@@ -62,9 +63,9 @@ class TicketHook(TicketEnforcingHook):
             if 'Ticket.from_torch_prune' not in str(err):
                 raise
             ticket = Ticket.from_torch_prune(self.ticket_path)
-        if self.key_map is not None:
-            from ..core import keymap
-            ticket = keymap.map_ticket_to_model(ticket, model, src=self.key_map)
+        if self.key_map is not None and not set(ticket) <= set(dict(model.named_parameters())):
+            dst = keymap.detect_scheme(model.state_dict())
+            ticket = keymap.convert_ticket(ticket, dst=dst, src=self.key_map)
         if self.prefix:
             ticket = ticket.add_prefix(self.prefix)
         ticket.check(model, strict=self.strict)
