@@ -66,3 +66,66 @@ def assert_masked(model: torch.nn.Module, ticket: Ticket) -> None:
 @pytest.fixture
 def work_dir(tmp_path: Path) -> Path:
     return tmp_path / 'work'
+
+
+PROBE_MODULE = '''
+import json, os
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+from lth_mm.core import weights_hash
+from lth_mm.hooks import IMPHook
+
+
+@HOOKS.register_module(force=True)
+class RankProbe(Hook):
+    """Writes, per rank, the IMP ticket digest at each epoch start and the final weights hash."""
+
+    priority = 'LOWEST'
+
+    def before_train_epoch(self, runner):
+        hook = next(h for h in runner.hooks if isinstance(h, IMPHook))
+        self.rows = getattr(self, 'rows', [])
+        self.rows.append([runner.epoch, hook.round, hook.ticket.digest()])
+
+    def after_train(self, runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        out = dict(rows=self.rows, weights=weights_hash(dict(model.named_parameters())))
+        with open(os.path.join(runner.work_dir, f'rank{get_rank()}.json'), 'w') as f:
+            json.dump(out, f)
+'''
+
+
+def write_config(path: Path, cfg: Config, probe: bool = False) -> Path:
+    """Dump ``cfg`` to a file for tools/train.py; ``probe`` adds the RankProbe hook module."""
+    if probe:
+        (path.parent / 'lth_probe.py').write_text(PROBE_MODULE)
+        cfg.custom_imports = dict(imports=['lth_mm', 'lth_probe'], allow_failed_imports=False)
+        cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='RankProbe')]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg.dump(str(path))
+    return path
+
+
+def tool_env(extra_path: Path) -> dict:
+    import os
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(extra_path)]),
+                OMP_NUM_THREADS='1')
+
+
+from mmengine.hooks import Hook  # noqa: E402
+from mmengine.registry import HOOKS  # noqa: E402
+
+
+@HOOKS.register_module(force=True)
+class CrashAtEpoch(Hook):
+    """Test probe: raises at the start of ``epoch``, after the IMP round boundary ran."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def before_train_epoch(self, runner) -> None:
+        if runner.epoch == self.epoch:
+            raise RuntimeError('simulated crash')
