@@ -20,6 +20,7 @@ if HAS_STACK:
     register_all_modules(init_default_scope=False)
 else:
     def register_all_modules(init_default_scope: bool = True) -> None:
-        raise ImportError('lth_mm.register_all_modules needs the OpenMMLab stack: run `make install`')
+        raise ImportError('lth_mm.register_all_modules needs the OpenMMLab stack: '
+                          'run `make install`')
 
 __all__ = ['__version__', 'register_all_modules', 'HAS_STACK']

@@ -36,7 +36,7 @@ def _smallest_k(scores: torch.Tensor, k: int) -> torch.Tensor:
         return ~chosen
     threshold = torch.kthvalue(scores, k).values
     at_most = scores <= threshold
-    if int(at_most.sum()) == k:
+    if int(torch.count_nonzero(at_most)) == k:
         return at_most
     chosen[torch.topk(scores, k, largest=False).indices] = True
     return chosen
@@ -46,14 +46,14 @@ def _scores(weights: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], crit
             generator: torch.Generator | None) -> list[torch.Tensor]:
     """Flat scores of the alive entries of each tensor (lower is pruned first)."""
     scores = []
-    for weight, mask in zip(weights, masks):
+    for weight, mask in zip(weights, masks, strict=True):
         alive = mask.flatten()
         if criterion == 'magnitude':
             values = weight.detach().flatten()[alive.to(weight.device)].abs().float().cpu()
             if not torch.isfinite(values).all():
                 raise ValueError('cannot prune by magnitude: the weights hold NaN or Inf values')
         else:
-            values = torch.rand(int(alive.sum()), generator=generator)
+            values = torch.rand(int(torch.count_nonzero(alive)), generator=generator)
         scores.append(values)
     return scores
 
@@ -80,7 +80,8 @@ def prune_masks(weights: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], 
         raise ValueError(f'criterion must be one of {CRITERIA}, got {criterion!r}')
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
-    if len(weights) != len(masks) or any(w.shape != m.shape for w, m in zip(weights, masks)):
+    if len(weights) != len(masks) or any(w.shape != m.shape
+                                         for w, m in zip(weights, masks, strict=True)):
         raise ValueError('weights and masks differ in number or shape')
     scores = _scores(weights, masks, criterion, generator)
     if mode == 'global':
@@ -90,7 +91,7 @@ def prune_masks(weights: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], 
     else:
         pruned = [_smallest_k(s, count_to_prune(rate, s.numel())) for s in scores]
     new_masks = []
-    for mask, pruned_alive in zip(masks, pruned):
+    for mask, pruned_alive in zip(masks, pruned, strict=True):
         new_mask = mask.clone()
         flat = new_mask.view(-1)
         flat[flat.nonzero().flatten()[pruned_alive]] = False

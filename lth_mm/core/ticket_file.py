@@ -81,7 +81,8 @@ def read_ticket_file(path: PathLike) -> tuple[dict[str, torch.Tensor], dict[str,
     """
     path = Path(path)
     if not path.is_file():
-        raise TicketFileError(f'ticket file {path} does not exist')
+        what = 'is not a file' if path.exists() else 'does not exist'
+        raise TicketFileError(f'ticket file {path} {what}')
     data = path.read_bytes()
     try:
         tensors = st_load(data)

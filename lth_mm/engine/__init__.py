@@ -1,1 +1,4 @@
-"""Loops and other MMEngine-side pieces of lth_mm."""
+"""MMEngine-side pieces of lth_mm: runner helpers, round reports, weight initializers."""
+from .mapped_pretrained import MappedPretrainedInit
+
+__all__ = ['MappedPretrainedInit']

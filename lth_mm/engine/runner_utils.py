@@ -70,7 +70,7 @@ def has_pretrained_init(runner: Any) -> Optional[str]:
 
     def visit(node: Any, path: str) -> None:
         if isinstance(node, dict):
-            if node.get('type') == 'Pretrained' and node.get('checkpoint'):
+            if node.get('type') in ('Pretrained', 'MappedPretrained') and node.get('checkpoint'):
                 found.setdefault('path', f'{path}.init_cfg')
             for key, value in node.items():
                 visit(value, f'{path}.{key}')

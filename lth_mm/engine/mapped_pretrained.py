@@ -1,0 +1,62 @@
+"""A weight initializer that loads pre-trained weights of any naming scheme through the key maps."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from mmengine.logging import print_log
+from mmengine.model.weight_init import update_init_info
+from mmengine.registry import WEIGHT_INITIALIZERS
+from mmengine.runner.checkpoint import _load_checkpoint
+from torch import nn
+
+from ..core import keymap
+
+
+@WEIGHT_INITIALIZERS.register_module(name='MappedPretrained')
+class MappedPretrainedInit:
+    """Load a checkpoint into a module, converting its key names with :mod:`lth_mm.core.keymap`.
+
+    Reads torchvision state dicts (``imagenet_weight.pt``, ``moco.pt``), the paper's SimCLR file,
+    MoCo v2 ``module.encoder_q.*`` checkpoints (the key encoder and queue are ignored), OpenMMLab
+    zoo checkpoints of MMPretrain / MMDet / MMSeg and MMPretrain's self-supervised checkpoints,
+    by local path or URL (a URL downloads: only when your config names one). What did not match
+    is logged; a shape mismatch is an error unless the key is in ``skip``.
+
+    Put it in the **backbone's** ``init_cfg``, after the usual initialisers, so that what is not
+    loaded (a CIFAR stem, say) still gets them and children do not re-initialise the loaded
+    weights::
+
+        backbone=dict(type='ResNet_CIFAR', depth=50, zero_init_residual=False, init_cfg=[
+            dict(type='Kaiming', layer=['Conv2d']),
+            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
+            dict(type='MappedPretrained', checkpoint='moco_v2_800ep_pretrain.pth.tar',
+                 skip=('conv1', 'fc'))])
+
+    Args:
+        checkpoint: Path or URL of the checkpoint.
+        src: The checkpoint's naming scheme, or ``'auto'`` to detect it.
+        dst: The module's naming scheme, or ``'auto'``.
+        skip: Canonical (torchvision) key prefixes left at their initialisation; the paper's
+            transfer skips ``('conv1', 'fc')``.
+    """
+
+    def __init__(self, checkpoint: str, src: str = 'auto', dst: str = 'auto',
+                 skip: Sequence[str] = ()) -> None:
+        if not checkpoint or checkpoint == '???':
+            raise ValueError('MappedPretrained: set checkpoint= to a file or URL')
+        self.checkpoint = checkpoint
+        self.src = src
+        self.dst = dst
+        self.skip = tuple(skip)
+        self.wholemodule = False
+
+    def __call__(self, module: nn.Module) -> None:
+        state = _load_checkpoint(self.checkpoint, map_location='cpu', logger='current')
+        report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)
+        print_log(f'MappedPretrained: {self.checkpoint} -> {type(module).__name__}: '
+                  f'{report.summary()}', logger='current')
+        if hasattr(module, '_params_init_info'):
+            update_init_info(module, init_info=self._get_init_info())
+
+    def _get_init_info(self) -> str:
+        return f'{self.__class__.__name__}: load from {self.checkpoint}'
