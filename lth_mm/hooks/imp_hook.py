@@ -365,7 +365,8 @@ class IMPHook(TicketEnforcingHook):
             round_elapsed=time.time() - self.round_started, card=card,
             shapes={k: list(v.shape) for k, v in masks.items()},
             masks={k: torch.from_numpy(pack_mask(v)) for k, v in masks.items()},
-            rewind_file=self._rewind_path() if self._rewind_state is not None else None)
+            rewind_file=(osp.relpath(self._rewind_path(), runner.work_dir)
+                         if self._rewind_state is not None else None))
 
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         state = checkpoint.get('lth_mm_imp')
@@ -377,7 +378,8 @@ class IMPHook(TicketEnforcingHook):
         self.seed = state['seed']
         self.round_started = time.time() - state['round_elapsed']
         self.set_ticket(runner, Ticket.from_state(masks, state['card']))
-        self._rewind_state = load_state(state['rewind_file']) if state['rewind_file'] else None
+        # The rewind point is stored once, beside the tickets; the checkpoint only says it exists.
+        self._rewind_state = load_state(self._rewind_path()) if state['rewind_file'] else None
         self._best_state = None
         if self.best and osp.isfile(self._best_path(self.round)):
             saved = torch.load(self._best_path(self.round), map_location='cpu', weights_only=True)

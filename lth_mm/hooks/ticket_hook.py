@@ -65,7 +65,7 @@ class TicketHook(TicketEnforcingHook):
             ticket = Ticket.from_torch_prune(self.ticket_path)
         if self.key_map is not None and not set(ticket) <= set(dict(model.named_parameters())):
             dst = keymap.detect_scheme(model.state_dict())
-            ticket = keymap.convert_ticket(ticket, dst=dst, src=self.key_map)
+            ticket, _ = keymap.convert_ticket(ticket, dst=dst, src=self.key_map)
         if self.prefix:
             ticket = ticket.add_prefix(self.prefix)
         ticket.check(model, strict=self.strict)

@@ -200,3 +200,22 @@ def test_empty_scope_fails_before_training(work_dir):
 def test_test_mode_does_not_stretch(work_dir):
     runner = run_imp(work_dir, rounds=1, rate=0.5)
     assert imp_hook(runner).length == 2
+
+
+def test_iteration_based_rounds(work_dir, recorder):
+    """MMDet / MMSeg style: IterBasedTrainLoop, schedules and rewind_at in iterations."""
+    cfg = tiny_cfg(work_dir, [dict(type='IMPHook', rounds=2, rate=0.5, rewind='rewind_lt',
+                                   rewind_at=2, metric='accuracy/top1')])
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=6, val_interval=3)
+    cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[4], gamma=0.1)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=3, by_epoch=False)
+    cfg.log_processor = dict(by_epoch=False)
+    runner = build_runner(cfg)
+    runner.train()
+    assert runner.iter == 18
+    found = tickets(work_dir, 2)
+    assert [round(t.sparsity, 3) for t in found] == [0.0, 0.5, 0.75]
+    rows = json.loads((work_dir / 'imp' / 'summary.json').read_text())
+    assert [r['best_iter'] in (3 + 6 * r['round'], 6 + 6 * r['round']) for r in rows] == [True] * 3
+    assert_masked(runner.model, found[-1])
+    assert (work_dir / 'imp' / 'rewind.safetensors').exists()
