@@ -1,0 +1,21 @@
+# lth_mm: `make install` creates .venv with the pinned OpenMMLab stack (idempotent), `make test`.
+PYTHON := .venv/bin/python
+PYTEST_ARGS ?= -n 2 -q
+
+.PHONY: install test lint demo clean
+
+install:
+	bash tools/install.sh
+
+test: install
+	$(PYTHON) -m pytest tests $(PYTEST_ARGS)
+
+lint: install
+	$(PYTHON) -m ruff check lth_mm tools tests configs
+
+demo: install
+	$(PYTHON) tools/demo.py
+
+clean:
+	rm -rf work_dirs .pytest_cache .ruff_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,96 @@
+"""``import lth_mm`` applies lth_mm.compat: checkpoints load under weights_only, DDP runs on CPU."""
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.dist import utils as dist_utils
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.model import MMDistributedDataParallel
+from mmengine.runner import load_checkpoint, save_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import nn
+
+from lth_mm import compat
+
+from .conftest import free_port
+
+
+def small_net(norm: type[nn.Module] = nn.BatchNorm2d) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3), norm(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 2))
+
+
+def test_import_applies_the_patches() -> None:
+    assert compat._APPLIED
+    assert CheckpointLoader._schemes[''] is compat.load_local_checkpoint
+    assert hasattr(dist_utils._init_dist_pytorch, '__wrapped__')
+    assert hasattr(MMDistributedDataParallel.__init__, '__wrapped__')
+
+
+def test_apply_twice_is_harmless() -> None:
+    before = (CheckpointLoader._schemes[''], dist_utils._init_dist_pytorch,
+              MMDistributedDataParallel.__init__)
+    compat.apply()
+    compat.apply()
+    after = (CheckpointLoader._schemes[''], dist_utils._init_dist_pytorch,
+             MMDistributedDataParallel.__init__)
+    assert after == before
+    # each patch wraps the original exactly once
+    assert not hasattr(dist_utils._init_dist_pytorch.__wrapped__, '__wrapped__')
+    assert not hasattr(MMDistributedDataParallel.__init__.__wrapped__, '__wrapped__')
+
+
+def test_mmengine_checkpoint_with_message_hub_loads(tmp_path: Path) -> None:
+    hub = MessageHub.get_instance('lth_mm-test-compat')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_info('iter', 7)
+    model = small_net()
+    path = tmp_path / 'epoch_1.pth'
+    save_checkpoint({'meta': {'epoch': 1, 'iter': 7}, 'state_dict': model.state_dict(),
+                     'message_hub': hub.state_dict()}, str(path))
+    with pytest.raises(pickle.UnpicklingError):  # what the patch is for: torch's default
+        torch.load(path)
+
+    ckpt = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    assert ckpt['meta'] == {'epoch': 1, 'iter': 7}
+    assert isinstance(ckpt['message_hub']['log_scalars']['train/loss'], HistoryBuffer)
+
+    fresh = small_net()
+    nn.init.zeros_(fresh[0].weight)
+    load_checkpoint(fresh, str(path), map_location='cpu')
+    for key, value in model.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
+
+
+def test_tensor_only_checkpoint_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / 'weights.pth'
+    torch.save({'w': torch.arange(3)}, path)
+    assert torch.equal(compat.load_local_checkpoint(str(path))['w'], torch.arange(3))
+    with pytest.raises(FileNotFoundError):
+        compat.load_local_checkpoint(str(tmp_path / 'absent.pth'))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU patches are inactive with CUDA')
+def test_pytorch_launcher_and_ddp_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1-process group through the patched launcher; DDP drops device_ids and SyncBN."""
+    for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0', MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(free_port())).items():
+        monkeypatch.setenv(key, value)
+    assert not torch.distributed.is_initialized()
+    dist_utils._init_dist_pytorch('nccl')  # as mmengine's init_dist('pytorch') calls it
+    try:
+        assert torch.distributed.get_backend() == 'gloo'
+        ddp = MMDistributedDataParallel(module=small_net(nn.SyncBatchNorm),
+                                        device_ids=[int(os.environ['LOCAL_RANK'])])
+        assert ddp.device_ids is None
+        assert not any(isinstance(m, nn.SyncBatchNorm) for m in ddp.modules())
+        assert any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in ddp.modules())
+        ddp(torch.randn(2, 3, 8, 8)).sum().backward()
+        assert all(p.grad is not None for p in ddp.parameters())
+    finally:
+        torch.distributed.destroy_process_group()
