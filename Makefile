@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 PYTEST_ARGS ?= -n 2 -q
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo demo-transfer clean
 
 install:
 	bash tools/install.sh
@@ -15,6 +15,9 @@ lint: install
 
 demo: install
 	$(PYTHON) tools/demo.py
+
+demo-transfer: install
+	$(PYTHON) tools/demo_transfer.py
 
 clean:
 	rm -rf work_dirs .pytest_cache .ruff_cache .hypothesis
