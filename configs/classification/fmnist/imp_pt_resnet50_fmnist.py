@@ -1,0 +1,12 @@
+# Fashion-MNIST: IMP ticket search, rewind type `pt`: every state restarts from the best weights (by
+# validation accuracy) of the dense state 0, trained on Fashion-MNIST from random init. 19 states:
+# dense, then 18 prunings of 20 % of the surviving conv weights (global magnitude, stem excluded) to
+# 98.2 % sparsity; every state trains the full 182-epoch recipe.
+#   python tools/train.py configs/classification/fmnist/imp_pt_resnet50_fmnist.py
+# Results: work_dirs/imp_pt_resnet50_fmnist/imp/summary.csv (test accuracy at the best validation
+# epoch).
+_base_ = ['../_base_/resnet50_fmnist.py']
+
+custom_hooks = [
+    dict(type='IMPHook', rounds=18, rate=0.2, rewind='pt', metric='accuracy/top1'),
+]

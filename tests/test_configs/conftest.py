@@ -1,0 +1,179 @@
+"""Shared pieces of the config tests: the config list, a network guard and checkpoint writers.
+
+The checkpoint writers produce small-in-number but full-size ResNet-50 files in each layout the
+classification configs read (section 5 of the reference): the paper's torchvision / SimCLR / MoCo
+files and MMPretrain's zoo and self-supervised checkpoints. Every tensor holds random values, so
+an equality check after loading proves the tensor came from the file.
+"""
+from __future__ import annotations
+
+import copy
+import socket
+from pathlib import Path
+from typing import Callable, Dict
+
+import pytest
+import torch
+import torchvision
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+import lth_mm
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / 'configs'
+CLS = CONFIGS / 'classification'
+CLS_BASE = CLS / '_base_'
+
+
+def runnable_configs() -> list[Path]:
+    """Every config meant to be run: classification and demo configs outside ``_base_``."""
+    found = []
+    for folder in (CLS, CONFIGS / 'demo'):
+        found += [p for p in folder.rglob('*.py') if '_base_' not in p.relative_to(CONFIGS).parts]
+    return sorted(found)
+
+
+def config_id(path: Path) -> str:
+    return str(path.relative_to(CONFIGS))
+
+
+def load_cfg(*bases: Path | str, body: str = '') -> Config:
+    """``Config.fromfile`` of one config, or of a child config of ``bases`` with ``body`` text."""
+    if len(bases) == 1 and not body:
+        return Config.fromfile(str(bases[0]))
+    listed = ', '.join(repr(str(b)) for b in bases)
+    return Config.fromstring(f'_base_ = [{listed}]\n{body}', file_format='.py')
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmpretrain_scope() -> None:
+    """Register lth_mm's and MMPretrain's modules and make mmpretrain the default scope."""
+    lth_mm.register_all_modules(init_default_scope=False)
+    import mmpretrain.utils
+    mmpretrain.utils.register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a network connection fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f'network access attempted: {args}')
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket, 'create_connection', refuse)
+
+
+# Source weights ---------------------------------------------------------------------------------
+def _randomised(state: Dict[str, torch.Tensor], seed: int) -> Dict[str, torch.Tensor]:
+    """Random values in every float tensor (running_var kept positive)."""
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    for key, value in state.items():
+        if not value.is_floating_point():
+            out[key] = value.clone()
+        elif key.endswith('running_var'):
+            out[key] = torch.rand(value.shape, generator=gen) + 0.5
+        else:
+            out[key] = torch.randn(value.shape, generator=gen) * 0.05
+    return out
+
+
+@pytest.fixture(scope='session')
+def tv_state() -> Dict[str, torch.Tensor]:
+    """A torchvision ResNet-50 state dict (1000-way fc) with random, distinguishable values."""
+    return _randomised(torchvision.models.resnet50().state_dict(), seed=1)
+
+
+def mlp_head(seed: int) -> Dict[str, torch.Tensor]:
+    """MoCo v2's projection head ``fc.0`` / ``fc.2`` (2048 -> 2048 -> 128)."""
+    gen = torch.Generator().manual_seed(seed)
+    return {'fc.0.weight': torch.randn(2048, 2048, generator=gen),
+            'fc.0.bias': torch.randn(2048, generator=gen),
+            'fc.2.weight': torch.randn(128, 2048, generator=gen),
+            'fc.2.bias': torch.randn(128, generator=gen)}
+
+
+def _backbone_only(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    return {k: v for k, v in state.items() if not k.startswith('fc.')}
+
+
+# Layouts: name -> (file name, builder of the object saved) -------------------------------------
+def _imagenet_weight(tv: Dict[str, torch.Tensor]) -> dict:
+    return dict(tv)
+
+
+def _simclr_weight(tv: Dict[str, torch.Tensor]) -> dict:
+    return {'state_dict': dict(tv)}
+
+
+def _moco_v2_tar(tv: Dict[str, torch.Tensor]) -> dict:
+    encoder_q = {**_backbone_only(tv), **mlp_head(2)}
+    encoder_k = {k: v + 1.0 if v.is_floating_point() else v.clone()
+                 for k, v in encoder_q.items()}
+    state = {f'module.encoder_q.{k}': v for k, v in encoder_q.items()}
+    state.update({f'module.encoder_k.{k}': v for k, v in encoder_k.items()})
+    state['module.queue'] = torch.randn(128, 64)
+    state['module.queue_ptr'] = torch.zeros(1, dtype=torch.long)
+    return {'epoch': 800, 'arch': 'resnet50', 'state_dict': state, 'optimizer': {}}
+
+
+def _moco_pt(tv: Dict[str, torch.Tensor]) -> dict:
+    return {**_backbone_only(tv), **mlp_head(2)}
+
+
+def _mmpretrain_zoo(tv: Dict[str, torch.Tensor]) -> dict:
+    state = {f'backbone.{k}': v for k, v in _backbone_only(tv).items()}
+    state['head.fc.weight'] = tv['fc.weight']
+    state['head.fc.bias'] = tv['fc.bias']
+    return {'state_dict': state, 'meta': {}}
+
+
+def _mmpretrain_moco(tv: Dict[str, torch.Tensor]) -> dict:
+    backbone = _backbone_only(tv)
+    state = {f'backbone.{k}': v for k, v in backbone.items()}
+    state.update({f'momentum_encoder.module.backbone.{k}': v + 1.0 if v.is_floating_point()
+                  else v.clone() for k, v in backbone.items()})
+    state['momentum_encoder.steps'] = torch.tensor(0)
+    state['neck.mlp.0.weight'] = torch.randn(2048, 2048)
+    state['neck.mlp.2.weight'] = torch.randn(128, 2048)
+    state['queue'] = torch.randn(128, 64)
+    state['queue_ptr'] = torch.zeros(1, dtype=torch.long)
+    return {'state_dict': state, 'meta': {}}
+
+
+def _mmpretrain_simclr(tv: Dict[str, torch.Tensor]) -> dict:
+    state = {f'backbone.{k}': v for k, v in _backbone_only(tv).items()}
+    state['neck.mlp.0.weight'] = torch.randn(2048, 2048)
+    state['neck.mlp.2.weight'] = torch.randn(128, 2048)
+    return {'state_dict': state, 'meta': {}}
+
+
+LAYOUTS: Dict[str, tuple[str, Callable[[Dict[str, torch.Tensor]], dict]]] = {
+    'torchvision': ('imagenet_weight.pt', _imagenet_weight),
+    'simclr': ('simclr_weight.pt', _simclr_weight),
+    'moco_v2': ('moco_v2_800ep_pretrain.pth.tar', _moco_v2_tar),
+    'moco_pt': ('moco.pt', _moco_pt),
+    'mmpretrain_zoo': ('resnet50_8xb32_in1k.pth', _mmpretrain_zoo),
+    'mmpretrain_moco': ('mocov2_resnet50_8xb32-coslr-200e_in1k.pth', _mmpretrain_moco),
+    'mmpretrain_simclr': ('simclr_resnet50_16xb256-coslr-800e_in1k.pth', _mmpretrain_simclr),
+}
+
+
+@pytest.fixture(scope='session')
+def checkpoint_files(tmp_path_factory: pytest.TempPathFactory,
+                     tv_state: Dict[str, torch.Tensor]) -> Callable[[str], Path]:
+    """``checkpoint_files(layout)``: the path of a file in that layout (written once)."""
+    folder = tmp_path_factory.mktemp('checkpoints')
+    written: Dict[str, Path] = {}
+
+    def get(layout: str) -> Path:
+        if layout not in written:
+            name, build = LAYOUTS[layout]
+            path = folder / name
+            torch.save(build(copy.copy(tv_state)), path)
+            written[layout] = path
+        return written[layout]
+
+    return get
