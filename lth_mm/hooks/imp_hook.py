@@ -89,6 +89,9 @@ class IMPHook(TicketEnforcingHook):
         rule: ``'greater'`` or ``'less'``; default ``'less'`` for metrics named ``loss``.
         test_best: Evaluate the test set with each round's best weights (the paper reports the
             test metric at the best-validation epoch). Needs ``test_dataloader``.
+        train_dense_round: Train round 0 dense (default). ``False`` prunes the starting
+            (pre-trained) weights before any training, as the original ImageNet, SimCLR and MoCo
+            IMP scripts do, and trains ``rounds`` rounds, the first already sparse.
         seed: Seed of random pruning and re-initialisation; defaults to the runner's seed.
         mask_grads: See :class:`TicketEnforcingHook`.
     """
@@ -109,6 +112,7 @@ class IMPHook(TicketEnforcingHook):
                  metric: Optional[str] = None,
                  rule: Optional[str] = None,
                  test_best: bool = True,
+                 train_dense_round: bool = True,
                  seed: Optional[int] = None,
                  mask_grads: bool = False) -> None:
         super().__init__(mask_grads=mask_grads)
@@ -130,6 +134,9 @@ class IMPHook(TicketEnforcingHook):
             raise ValueError(f"IMPHook: rule must be 'greater' or 'less', got {rule!r}")
         if oneshot and masks_from:
             raise ValueError('IMPHook: oneshot and masks_from exclude each other')
+        if not train_dense_round and rewind in ('pt', 'rewind_lt'):
+            raise ValueError(f'IMPHook: rewind={rewind!r} needs the dense round 0; '
+                             'set train_dense_round=True')
         self.rounds = rounds
         self.rate = float(rate)
         self.criterion = criterion
@@ -145,6 +152,7 @@ class IMPHook(TicketEnforcingHook):
         self.metric = metric
         self.rule = rule
         self.test_best = test_best
+        self.offset = 0 if train_dense_round else 1
         self.seed = seed
         # Search state (travels in checkpoints).
         self.round = 0
@@ -186,12 +194,12 @@ class IMPHook(TicketEnforcingHook):
         if isinstance(loop, EpochBasedTrainLoop):
             self.by_epoch = True
             self.length = self.round_length or loop.max_epochs
-            loop._max_epochs = self.length * (self.rounds + 1)
+            loop._max_epochs = self.length * (self.rounds + 1 - self.offset)
             loop._max_iters = loop._max_epochs * len(loop.dataloader)
         elif isinstance(loop, IterBasedTrainLoop):
             self.by_epoch = False
             self.length = self.round_length or loop.max_iters
-            loop._max_iters = self.length * (self.rounds + 1)
+            loop._max_iters = self.length * (self.rounds + 1 - self.offset)
         else:
             raise TypeError(f'IMPHook needs an EpochBasedTrainLoop or IterBasedTrainLoop, '
                             f'got {type(loop).__name__}')
@@ -199,7 +207,7 @@ class IMPHook(TicketEnforcingHook):
             raise ValueError(f'IMPHook: rewind_at={self.rewind_at} is not inside round 0 '
                              f'({self.length} {"epochs" if self.by_epoch else "iterations"})')
         runner.logger.info(
-            f'IMPHook: {self.rounds + 1} rounds of {self.length} '
+            f'IMPHook: {self.rounds + 1 - self.offset} trained rounds of {self.length} '
             f'{"epochs" if self.by_epoch else "iterations"}, rate {self.rate}, {self.criterion} '
             f'{self.mode} pruning, rewind {self.rewind!r}; final sparsity '
             f'{1 - (1 - self.rate) ** self.rounds:.4f}')
@@ -218,6 +226,9 @@ class IMPHook(TicketEnforcingHook):
             self.rewind == 'rewind_lt' and self.rewind_at == 0)
         if starts_here:
             self._set_rewind_point(capture_state(model))
+        if self.offset:  # prune the starting weights before any training
+            self._finish_dense_round(runner)
+            self._start_next_round(runner)
 
     # Round boundaries --------------------------------------------------------------------------
     def before_train_epoch(self, runner: Any) -> None:
@@ -232,7 +243,8 @@ class IMPHook(TicketEnforcingHook):
         if (self.rewind == 'rewind_lt' and self.round == 0 and step == self.rewind_at
                 and self._rewind_state is None):
             self._set_rewind_point(capture_state(unwrap_model(runner)))
-        if step > 0 and step % self.length == 0 and step // self.length == self.round + 1:
+        if (step > 0 and step % self.length == 0
+                and step // self.length + self.offset == self.round + 1):
             self._end_round(runner)
             self._start_next_round(runner)
 

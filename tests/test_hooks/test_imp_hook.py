@@ -219,3 +219,24 @@ def test_iteration_based_rounds(work_dir, recorder):
     assert [r['best_iter'] in (3 + 6 * r['round'], 6 + 6 * r['round']) for r in rows] == [True] * 3
     assert_masked(runner.model, found[-1])
     assert (work_dir / 'imp' / 'rewind.safetensors').exists()
+
+
+def test_pruning_the_starting_weights_before_training(work_dir, tmp_path):
+    """The original ImageNet / SimCLR / MoCo IMP: the first mask prunes the pre-trained weights."""
+    pretrained = tmp_path / 'pretrained.pth'
+    donor = build_runner(tiny_cfg(tmp_path / 'donor', []))
+    torch.save({'state_dict': donor.model.state_dict()}, pretrained)
+    cfg = tiny_cfg(work_dir, [dict(type='IMPHook', rounds=2, rate=0.5, rewind='pt_trans',
+                                   train_dense_round=False)], load_from=str(pretrained))
+    runner = build_runner(cfg)
+    runner.train()
+    assert runner.epoch == 4  # two trained rounds of 2 epochs, both sparse
+    found = tickets(work_dir, 2)
+    assert [round(t.sparsity, 3) for t in found] == [0.0, 0.5, 0.75]
+    donor.model.load_state_dict(torch.load(pretrained, weights_only=True)['state_dict'])
+    assert found[1] == Ticket.dense(donor.model).prune(donor.model, 0.5)
+    rows = json.loads((work_dir / 'imp' / 'summary.json').read_text())
+    assert [r['round'] for r in rows] == [1, 2]
+    with pytest.raises(ValueError, match='needs the dense round 0'):
+        build_runner(tiny_cfg(tmp_path / 'x', [dict(type='IMPHook', rounds=1, rewind='pt',
+                                                     train_dense_round=False)]))

@@ -5,12 +5,8 @@
 #   bash tools/dist_train.sh configs/classification/imagenet/imp_pt_trans_imagenet_resnet50_in1k.py 8
 # Results: work_dirs/imp_pt_trans_imagenet_resnet50_in1k/imp/summary.csv (val = test here).
 #
-# One difference from the original, on purpose: there, state 0 does NOT train (it only evaluates
-# the pre-trained model) and the first mask prunes the pre-trained weights themselves. IMPHook's
-# state 0 trains like every other state, so here round 0 fine-tunes the dense model for 10 epochs
-# at lr 1e-4 and the first mask prunes those fine-tuned weights; the rewind point (the pre-trained
-# weights) and every later state are the same. Round 0's row is the dense fine-tuned model; for
-# the untouched pre-trained model's accuracy see docs/classification.md (ImageNet).
+# As in the original, state 0 does not train: the first mask prunes the pre-trained weights
+# themselves (train_dense_round=False), then 18 sparse rounds train from the pre-trained weights.
 _base_ = ['../_base_/resnet50_in1k.py']
 
 # The backbone and the classifier both load the file: MappedPretrained maps torchvision names onto
@@ -30,5 +26,6 @@ model = dict(
         ]))
 
 custom_hooks = [
-    dict(type='IMPHook', rounds=18, rate=0.2, rewind='pt_trans', metric='accuracy/top1'),
+    dict(type='IMPHook', rounds=18, rate=0.2, rewind='pt_trans', train_dense_round=False,
+         metric='accuracy/top1'),
 ]
