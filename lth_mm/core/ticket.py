@@ -36,7 +36,7 @@ def weights_hash(params: Mapping[str, torch.Tensor]) -> str:
     for name, tensor in params.items():
         data = tensor.detach().cpu().contiguous()
         digest.update(f'{name}:{tuple(data.shape)}:{data.dtype}'.encode())
-        digest.update(data.view(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(data.view(-1).view(torch.uint8).numpy())  # hashed in place, no copy
     return digest.hexdigest()[:16]
 
 
@@ -296,9 +296,17 @@ class Ticket(Mapping[str, torch.Tensor]):
         params = self.check(model, strict=False)
         return MaskApplier([params[n] for n in self._masks], list(self._masks.values()))
 
+    @torch.no_grad()
     def apply_(self, model: nn.Module) -> nn.Module:
-        """Zero the pruned weights of ``model`` in place; returns ``model``."""
-        self.bind(model)()
+        """Zero the pruned weights of ``model`` in place; returns ``model``.
+
+        Same arithmetic as :class:`MaskApplier` (multiplication by the mask in the weight's
+        dtype), one tensor at a time, so no full set of float masks is ever held.
+        """
+        params = self.check(model, strict=False)
+        for name, mask in self._masks.items():
+            param = params[name]
+            param.mul_(mask.to(device=param.device, dtype=param.dtype))
         return model
 
     # Algebra ----------------------------------------------------------------------------------

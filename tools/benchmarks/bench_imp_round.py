@@ -1,0 +1,425 @@
+"""Benchmark of one IMP round on MMEngine (issue "IMP on MMEngine").
+
+The same MMEngine ``Runner`` config (``Runner.from_cfg``: MMPretrain ``ImageClassifier``, ResNet-50
+backbone, 10 classes, the ``Digits`` dataset at 32x32 x 3 channels through the real data pipeline,
+batch 32, SGD 0.1 / momentum 0.9 / weight decay 5e-4, ``IterBasedTrainLoop``) trains ``--iters``
+iterations (after ``--warmup`` untimed ones) in three variants:
+
+(i)   ``dense``: no lth_mm hook (the baseline);
+(ii)  ``lth_mm``: ``TicketHook`` with an 80 %-sparse global magnitude ticket of the initial
+      weights (saved beforehand by this script): the ``TicketEnforcingHook`` code path that
+      ``IMPHook`` uses too, one fused mask multiplication after every optimizer step;
+(iii) ``torch_prune``: a small hook runs ``prune.global_unstructured(..., L1Unstructured,
+      amount=0.8)`` over the same convs at ``before_train`` (the original code's
+      reparametrization: ``weight_orig`` * ``weight_mask`` recomputed by a forward pre-hook).
+
+Every variant runs in its own subprocess (same seed, same data, same iterations), ``--repeats``
+times, in the order dense, lth_mm, torch_prune, dense, ... so load changes hit all alike. Reported:
+time per iteration (median of the iterations after warm-up, pooled over repeats; an iteration is
+the time between two consecutive ``after_train_iter`` calls of a lowest-priority hook, so data
+loading, forward, backward, the optimizer step and every hook are inside), as wall-clock time and
+as the subprocess's CPU time (``time.process_time``; with one torch thread it is what the wall time
+would be on an idle machine, the steadier figure on a shared one), and peak memory: on the
+CPU the peak resident set size of the subprocess (``getrusage(RUSAGE_SELF).ru_maxrss``, equal to
+``VmHWM`` in ``/proc/self/status``; it includes the Python, PyTorch and OpenMMLab baseline of
+every process), on a GPU ``torch.cuda.max_memory_allocated()``.
+
+(iv) The cost of a round boundary for the same ResNet-50, in this process: global magnitude
+pruning of rate 0.2 (``Ticket.prune``), rewinding (``restore_state`` from a captured state) and
+saving (``Ticket.save`` and ``save_state``), each timed, plus binding and applying the new mask.
+
+Checkpoints, validation and logging are off during the timed part (no ``val_dataloader``,
+``CheckpointHook(interval=10**9, save_last=False)``, ``LoggerHook(interval=10**9)``).
+
+Run: ``.venv/bin/python tools/benchmarks/bench_imp_round.py [--iters N] [--repeats R]``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BASE_CONFIG = ROOT / 'configs' / '_base_' / 'digits_resnet18_w32.py'
+VARIANTS = ('dense', 'lth_mm', 'torch_prune')
+BACKBONES = {
+    # torchvision-like ResNet-50 (7x7 stride-2 stem and max-pool): 32x32 -> 1x1 at the end
+    'ResNet': dict(type='ResNet', depth=50, in_channels=3, num_stages=4, out_indices=(3, ),
+                   style='pytorch'),
+    # CIFAR stem (3x3 stride 1, no max-pool) as the paper's CIFAR runs: about 6x the compute
+    'ResNet_CIFAR': dict(type='ResNet_CIFAR', depth=50, in_channels=3, num_stages=4,
+                         out_indices=(3, ), style='pytorch'),
+}
+
+
+# Config ----------------------------------------------------------------------------------------
+def build_cfg(args: argparse.Namespace, work_dir: str, max_iters: int, hooks: list,
+              log_level: str = 'WARNING') -> Any:
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(BASE_CONFIG))
+    cfg.model.backbone = dict(BACKBONES[args.backbone])
+    cfg.model.head.in_channels = 2048
+    cfg.data_preprocessor = dict(num_classes=10, mean=[127.5] * 3, std=[127.5] * 3,
+                                 to_rgb=False)
+    cfg.train_dataloader = dict(
+        batch_size=args.batch, num_workers=0, persistent_workers=False,
+        dataset=dict(type='Digits', img_size=32, channels=3, seed=0, split='train',
+                     pipeline=[dict(type='PackInputs')]),
+        sampler=dict(type='InfiniteSampler', shuffle=True, seed=args.seed))
+    for key in ('val_dataloader', 'val_evaluator', 'val_cfg', 'test_dataloader',
+                'test_evaluator', 'test_cfg'):
+        cfg[key] = None
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10**9)
+    cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                                            weight_decay=5e-4))
+    cfg.param_scheduler = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10**9, by_epoch=False,
+                                        save_last=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**9)
+    cfg.randomness = dict(seed=args.seed, deterministic=False)
+    cfg.env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'),
+                       mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
+    cfg.custom_hooks = hooks
+    cfg.log_level = log_level
+    cfg.work_dir = work_dir
+    cfg.experiment_name = f'bench_{os.getpid()}_{time.time_ns()}'
+    return cfg
+
+
+def register_hooks() -> None:
+    """Register the benchmark's own hooks (in the parent and in every subprocess)."""
+    from mmengine.hooks import Hook
+    from mmengine.registry import HOOKS
+
+    @HOOKS.register_module(force=True)
+    class BenchIterClock(Hook):
+        """Time stamps after every training iteration, after every other hook."""
+
+        priority = 'LOWEST'
+
+        def before_train(self, runner) -> None:
+            self.stamps = [time.perf_counter()]
+            self.cpu_stamps = [time.process_time()]
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            self.stamps.append(time.perf_counter())
+            self.cpu_stamps.append(time.process_time())
+
+    @HOOKS.register_module(force=True)
+    class BenchTorchPrune(Hook):
+        """The original code's pruning: torch.nn.utils.prune reparametrization at before_train."""
+
+        priority = 'ABOVE_NORMAL'
+
+        def __init__(self, amount: float, ticket: str | None = None) -> None:
+            self.amount = amount
+            self.ticket = ticket
+            self.masks_equal = None
+
+        def before_train(self, runner) -> None:
+            from torch.nn.utils import prune
+
+            from lth_mm.core import PruneScope, Ticket
+            from lth_mm.engine.runner_utils import unwrap_model
+
+            model = unwrap_model(runner)
+            names = list(PruneScope().select(model))
+            modules = dict(model.named_modules())
+            params = [(modules[n[:-len('.weight')]], 'weight') for n in names]
+            prune.global_unstructured(params, pruning_method=prune.L1Unstructured,
+                                      amount=self.amount)
+            if self.ticket:
+                ticket = Ticket.load(self.ticket)
+                self.masks_equal = all(ticket[n].equal(m.weight_mask.bool())
+                                       for n, (m, _) in zip(names, params))
+
+    @HOOKS.register_module(force=True)
+    class BenchMakeTicket(Hook):
+        """Saves the magnitude ticket of the initial weights (parent process, no training)."""
+
+        priority = 'LOWEST'
+
+        def __init__(self, path: str, sparsity: float) -> None:
+            self.path = path
+            self.sparsity = sparsity
+
+        def before_train(self, runner) -> None:
+            from lth_mm.core import Ticket
+            from lth_mm.engine.runner_utils import unwrap_model
+
+            model = unwrap_model(runner)
+            Ticket.dense(model).prune_to(model, self.sparsity).save(self.path)
+
+
+# Subprocess: one variant -----------------------------------------------------------------------
+def peak_memory() -> dict[str, float]:
+    import torch
+
+    out = {'ru_maxrss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    try:
+        with open('/proc/self/status') as handle:
+            for line in handle:
+                if line.startswith('VmHWM:'):
+                    out['vmhwm_mib'] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    if torch.cuda.is_available():
+        out['cuda_max_allocated_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def run_variant(args: argparse.Namespace) -> None:
+    import torch
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    from mmengine.runner import Runner
+
+    import lth_mm  # noqa: F401  (registers lth_mm's hooks and datasets)
+    from lth_mm.core import Ticket
+    from lth_mm.engine.runner_utils import unwrap_model
+
+    register_hooks()
+    hooks = [dict(type='BenchIterClock')]
+    if args.child == 'lth_mm':
+        hooks.append(dict(type='TicketHook', ticket=args.ticket))
+    elif args.child == 'torch_prune':
+        hooks.append(dict(type='BenchTorchPrune', amount=args.sparsity, ticket=args.ticket))
+    cfg = build_cfg(args, args.work_dir, args.warmup + args.iters, hooks)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    clock = next(h for h in runner.hooks if type(h).__name__ == 'BenchIterClock')
+    durations = [b - a for a, b in zip(clock.stamps, clock.stamps[1:])]
+    cpu = [b - a for a, b in zip(clock.cpu_stamps, clock.cpu_stamps[1:])]
+    result: dict[str, Any] = dict(variant=args.child, iter_s=durations[args.warmup:],
+                                  iter_cpu_s=cpu[args.warmup:], warmup_s=durations[:args.warmup],
+                                  **peak_memory(), threads=torch.get_num_threads())
+    model = unwrap_model(runner)
+    if args.child == 'lth_mm':
+        hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
+        result['held_masks_mib'] = {
+            'MaskApplier (param dtype)': sum(m.numel() * m.element_size()
+                                             for m in hook._applier.masks) / 2**20,
+            'Ticket (bool)': sum(m.numel() for m in hook.ticket.values()) / 2**20}
+        ticket = Ticket.load(args.ticket)
+        params = dict(model.named_parameters())
+        result['pruned_weights_zero'] = all(
+            int(torch.count_nonzero(params[n].detach()[~m])) == 0 for n, m in ticket.items())
+    elif args.child == 'torch_prune':
+        hook = next(h for h in runner.hooks if type(h).__name__ == 'BenchTorchPrune')
+        result['masks_equal_to_ticket'] = hook.masks_equal
+    Path(args.out).write_text(json.dumps(result))
+
+
+# Parent ----------------------------------------------------------------------------------------
+def machine_line(threads: int) -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as handle:
+            cpu = next(line.split(':', 1)[1].strip() for line in handle
+                       if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
+    return (f'{datetime.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, {cuda}, '
+            f'torch {torch.__version__}, {threads} torch thread(s), load average '
+            f'{" ".join(f"{x:.1f}" for x in os.getloadavg())}')
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    out = ['  '.join(str(h).ljust(w) for h, w in zip(headers, widths)),
+           '  '.join('-' * w for w in widths)]
+    out += ['  '.join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return '\n'.join(line.rstrip() for line in out)
+
+
+def make_ticket(args: argparse.Namespace, tmp: Path) -> tuple[Path, Any]:
+    """Build the Runner once in this process (no iterations) to save the 80 % ticket of the
+    initial weights; return the ticket path and the initialised model (for (iv))."""
+    from mmengine.runner import Runner
+
+    register_hooks()
+    path = tmp / 'ticket_80.safetensors'
+    hooks = [dict(type='BenchMakeTicket', path=str(path), sparsity=args.sparsity)]
+    runner = Runner.from_cfg(build_cfg(args, str(tmp / 'work_ticket'), 0, hooks,
+                                       log_level='ERROR'))
+    runner.train()
+    from lth_mm.engine.runner_utils import unwrap_model
+    return path, unwrap_model(runner)
+
+
+def spawn(args: argparse.Namespace, variant: str, ticket: Path, tmp: Path, rep: int) -> dict:
+    out = tmp / f'{variant}_{rep}.json'
+    log = tmp / f'{variant}_{rep}.log'
+    cmd = [sys.executable, str(Path(__file__).resolve()), '--child', variant, '--out', str(out),
+           '--ticket', str(ticket), '--work-dir', str(tmp / f'work_{variant}_{rep}'),
+           '--iters', str(args.iters), '--warmup', str(args.warmup), '--batch', str(args.batch),
+           '--backbone', args.backbone, '--sparsity', str(args.sparsity),
+           '--threads', str(args.threads), '--seed', str(args.seed)]
+    env = dict(os.environ)
+    if args.threads > 0:
+        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    with open(log, 'w') as handle:
+        proc = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    if proc.returncode != 0 or not out.is_file():
+        sys.stdout.write(log.read_text()[-4000:])
+        raise SystemExit(f'variant {variant} failed (exit {proc.returncode}); log above')
+    return json.loads(out.read_text())
+
+
+def bench_boundary(args: argparse.Namespace, model: Any, tmp: Path) -> str:
+    import torch
+
+    from lth_mm.core import Ticket
+    from lth_mm.core.rewind import capture_state, restore_state, save_state
+
+    rewind_point = capture_state(model)
+    gen = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():  # stand-in for a round of training
+        for param in model.parameters():
+            param.add_(torch.randn(param.shape, generator=gen) * 0.05 * float(param.std()))
+    trained = capture_state(model)
+    dense = Ticket.dense(model)
+    rows: dict[str, list[float]] = {k: [] for k in (
+        'prune (Ticket.prune, global magnitude 0.2)', 'rewind (restore_state)',
+        'save ticket (Ticket.save)', 'save rewind state (save_state)')}
+    bind = []
+    for rep in range(args.boundary_repeats):
+        restore_state(model, trained)
+        keys = list(rows)
+        start = time.perf_counter()
+        ticket = dense.prune(model, 0.2)
+        t1 = time.perf_counter()
+        restore_state(model, rewind_point)
+        t2 = time.perf_counter()
+        ticket.save(tmp / f'round_{rep:02d}.safetensors')
+        t3 = time.perf_counter()
+        save_state(tmp / f'rewind_{rep:02d}.safetensors', rewind_point)
+        t4 = time.perf_counter()
+        ticket.bind(model)()
+        t5 = time.perf_counter()
+        for key, value in zip(keys, (t1 - start, t2 - t1, t3 - t2, t4 - t3)):
+            rows[key].append(value)
+        bind.append(t5 - t4)
+    totals = [sum(values[i] for values in rows.values()) for i in range(args.boundary_repeats)]
+
+    def cell(values: list[float]) -> str:
+        return f'{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})'
+
+    lines = [[k, cell(v)] for k, v in rows.items()]
+    lines.append(['total (prune + rewind + save)', cell(totals)])
+    lines.append(['not in total: bind + apply the new mask', cell(bind)])
+    numel = dense.numel
+    header = (f'(iv) IMP round boundary, MMPretrain ResNet-50 ({args.backbone}), {len(dense)} conv '
+              f'weights ({numel:,} weights), dense -> 20 % sparse, {args.boundary_repeats} '
+              'repeats (median, min-max); IMPHook writes the rewind state once per search')
+    return f'{header}\n' + table(['step', 'seconds (min-max)'], lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--iters', type=int, default=15, help='timed iterations per run')
+    parser.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='subprocess runs per variant (interleaved)')
+    parser.add_argument('--batch', type=int, default=32)
+    parser.add_argument('--backbone', choices=sorted(BACKBONES), default='ResNet',
+                        help='ResNet: torchvision-like stem; ResNet_CIFAR: CIFAR stem, ~6x slower')
+    parser.add_argument('--sparsity', type=float, default=0.8, help='ticket sparsity')
+    parser.add_argument('--boundary-repeats', type=int, default=5, help='(iv) repeats')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads (1: steadiest on a shared machine; 0: torch default)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--child', choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument('--out', help=argparse.SUPPRESS)
+    parser.add_argument('--ticket', help=argparse.SUPPRESS)
+    parser.add_argument('--work-dir', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_variant(args)
+        return
+
+    import torch
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    import lth_mm  # noqa: F401
+    start = time.perf_counter()
+    print(f'bench_imp_round: {machine_line(torch.get_num_threads())}', flush=True)
+    with tempfile.TemporaryDirectory(prefix='bench_imp_') as tmp:
+        tmp = Path(tmp)
+        ticket, model = make_ticket(args, tmp)
+        results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+        for rep in range(args.repeats):
+            for variant in VARIANTS:
+                results[variant].append(spawn(args, variant, ticket, tmp, rep))
+                last = results[variant][-1]
+                print(f'  run {rep + 1}/{args.repeats} {variant}: median '
+                      f'{statistics.median(last["iter_s"]):.3f} s/iter wall, '
+                      f'{statistics.median(last["iter_cpu_s"]):.3f} CPU, peak '
+                      f'{last["ru_maxrss_mib"]:.0f} MiB', flush=True)
+        boundary = bench_boundary(args, model, tmp)
+
+    memory_key = 'cuda_max_allocated_mib' if torch.cuda.is_available() else 'ru_maxrss_mib'
+    iters = {v: [t for r in results[v] for t in r['iter_s']] for v in VARIANTS}
+    cpu = {v: [t for r in results[v] for t in r['iter_cpu_s']] for v in VARIANTS}
+    memory = {v: statistics.median(r[memory_key] for r in results[v]) for v in VARIANTS}
+    dense_iter, dense_mem = statistics.median(iters['dense']), memory['dense']
+    dense_cpu = statistics.median(cpu['dense'])
+    rows = []
+    for variant in VARIANTS:
+        it, ct = iters[variant], cpu[variant]
+        per_run = ' / '.join(f'{statistics.median(r["iter_s"]):.3f}' for r in results[variant])
+        if variant == 'lth_mm':
+            check = 'pruned = 0: ' + ('yes' if all(
+                r['pruned_weights_zero'] for r in results[variant]) else 'NO')
+        elif variant == 'torch_prune':
+            check = 'mask = ticket: ' + ('yes' if all(
+                r['masks_equal_to_ticket'] for r in results[variant]) else 'no')
+        else:
+            check = '-'
+        rows.append([variant, f'{statistics.median(it):.3f} ({min(it):.3f}-{max(it):.3f})',
+                     per_run, f'{statistics.median(it) / dense_iter:.3f}',
+                     f'{statistics.median(ct):.3f} ({min(ct):.3f}-{max(ct):.3f})',
+                     f'{statistics.median(ct) / dense_cpu:.3f}',
+                     f'{memory[variant]:.0f}', f'{memory[variant] - dense_mem:+.0f}',
+                     f'{memory[variant] / dense_mem:.3f}', check])
+    memory_label = ('CUDA max allocated MiB' if memory_key.startswith('cuda')
+                    else 'peak RSS MiB')
+    header = (f'(i-iii) one IMP round on MMEngine: ImageClassifier {args.backbone}-50, 10 classes, '
+              f'Digits 32x32x3, batch {args.batch}, {args.iters} timed iterations after '
+              f'{args.warmup} warm-up, {args.repeats} subprocess runs per variant, ticket '
+              f'sparsity {args.sparsity}; goals: lth_mm time <= 1.03, memory <= 1.05 x dense')
+    print(f'\n{header}\n' + table(
+        ['variant', 'wall s/iter (min-max)', 'per-run medians', 'wall vs dense',
+         'CPU s/iter (min-max)', 'CPU vs dense', memory_label, 'vs dense MiB',
+         'memory vs dense', 'check'], rows))
+    held = results['lth_mm'][0]['held_masks_mib']
+    print('lth_mm holds ' + ' + '.join(f'{v:.0f} MiB {k}' for k, v in held.items())
+          + ' of masks for the whole run')
+    print(f'\n{boundary}')
+    print(f'\ndone in {time.perf_counter() - start:.0f} s; load average now '
+          f'{" ".join(f"{x:.1f}" for x in os.getloadavg())}')
+
+
+if __name__ == '__main__':
+    main()
