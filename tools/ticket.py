@@ -1,0 +1,120 @@
+"""Ticket tools: inspect, compare, convert tickets and plot ticket searches.
+
+Examples::
+
+    python tools/ticket.py info work_dirs/imp/imp/tickets/round_05.safetensors [--layers]
+    python tools/ticket.py compare A.safetensors B.safetensors [--layers]
+    python tools/ticket.py convert mask.pth.tar ticket.safetensors [--dst-scheme mmpretrain]
+    python tools/ticket.py convert ticket.safetensors mask.pth.tar   # to torch.nn.utils.prune
+    python tools/ticket.py plot work_dirs/imp work_dirs/random --labels IMP random --out curve.png
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lth_mm.core import Ticket, TicketFileError  # noqa: E402
+
+
+def read_any(path: str) -> Ticket:
+    """An lth_mm ticket file, or the original code's ``*.weight_mask`` file."""
+    try:
+        return Ticket.load(path)
+    except TicketFileError as err:
+        if 'Ticket.from_torch_prune' not in str(err):
+            raise
+        return Ticket.from_torch_prune(path)
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    ticket = read_any(args.ticket)
+    print(f'{args.ticket}: {len(ticket)} masks, {ticket.numel:,} weights, kept {ticket.kept:,}, '
+          f'sparsity {100 * ticket.sparsity:.2f} %, digest {ticket.digest()}')
+    print(json.dumps(ticket.card, indent=1, sort_keys=True))
+    if args.layers:
+        for row in ticket.layer_table():
+            print(f'{row["name"]:<50} {str(row["shape"]):<22} {row["numel"]:>10,} '
+                  f'{100 * row["sparsity"]:>7.2f} %')
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    first, second = read_any(args.first), read_any(args.second)
+    overlap = first.overlap(second)
+    print(f'sparsity {100 * first.sparsity:.2f} % vs {100 * second.sparsity:.2f} %; '
+          f'IoU of kept weights {overlap.overall:.4f}; equal: {first == second}')
+    if args.layers:
+        for name, iou in overlap.per_layer.items():
+            print(f'{name:<50} {iou:.4f}')
+
+
+def cmd_convert(args: argparse.Namespace) -> None:
+    import torch
+
+    from lth_mm.core import keymap
+    from lth_mm.core.atomic import atomic_write_bytes
+
+    ticket = read_any(args.src)
+    if args.dst_scheme:
+        ticket, report = keymap.convert_ticket(ticket, dst=args.dst_scheme, src=args.src_scheme)
+        print(report.summary())
+    if args.dst.endswith('.safetensors'):
+        ticket.save(args.dst)
+    else:
+        import io
+        buffer = io.BytesIO()
+        torch.save({'state_dict': ticket.to_torch_prune(prefix=args.prefix)}, buffer)
+        atomic_write_bytes(args.dst, buffer.getvalue())
+    print(f'wrote {args.dst}: {len(ticket)} masks, sparsity {100 * ticket.sparsity:.2f} %')
+
+
+def cmd_plot(args: argparse.Namespace) -> None:
+    from lth_mm.engine.round_report import format_table, plot_runs, read_summary
+    labels: List[str] = args.labels or [Path(run).name for run in args.runs]
+    if len(labels) != len(args.runs):
+        raise SystemExit(f'--labels: {len(labels)} labels for {len(args.runs)} runs')
+    runs = {label: read_summary(run) for label, run in zip(labels, args.runs)}
+    print(format_table(runs))
+    plot_runs(runs, args.out, title=args.title)
+    print(f'wrote {args.out}')
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    info = sub.add_parser('info', help='card, sparsity and per-layer table of a ticket')
+    info.add_argument('ticket')
+    info.add_argument('--layers', action='store_true', help='print the per-layer table')
+    info.set_defaults(func=cmd_info)
+    compare = sub.add_parser('compare', help='mask similarity (IoU) of two tickets')
+    compare.add_argument('first')
+    compare.add_argument('second')
+    compare.add_argument('--layers', action='store_true', help='print the IoU per layer')
+    compare.set_defaults(func=cmd_compare)
+    convert = sub.add_parser('convert', help='between lth_mm files (.safetensors) and the '
+                             "original code's mask files (anything else), optionally renaming keys")
+    convert.add_argument('src')
+    convert.add_argument('dst')
+    convert.add_argument('--dst-scheme', help='key scheme to convert to (lth_mm.core.keymap)')
+    convert.add_argument('--src-scheme', default='auto', help='key scheme of the source')
+    convert.add_argument('--prefix', default='', help="prefix for torch prune keys ('module.')")
+    convert.set_defaults(func=cmd_convert)
+    plot = sub.add_parser('plot', help='metric vs remaining weights of one or more searches')
+    plot.add_argument('runs', nargs='+', help='work dirs (or summary.json files) of searches')
+    plot.add_argument('--labels', nargs='+')
+    plot.add_argument('--out', default='sparsity_curve.png')
+    plot.add_argument('--title', default='')
+    plot.set_defaults(func=cmd_plot)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (TicketFileError, FileNotFoundError, ValueError) as err:
+        raise SystemExit(f'ticket.py {args.command}: {err}') from err
+
+
+if __name__ == '__main__':
+    main()
