@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
-VENV=${VENV:-.venv}
+VENV=$(realpath -m "${VENV:-.venv}")
 CACHE=${LTH_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lth_mm}
 TORCH_VERSION=$(sed -n 's/^torch==//p' requirements/runtime.txt)
 MMCV_VERSION=$(sed -n 's/^mmcv==//p' requirements/runtime.txt)
@@ -57,7 +57,7 @@ if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$
     grep -q -- '-std=c++20' "$src/setup.py" || fail "could not patch mmcv's setup.py for C++20"
     echo "    compiling mmcv ops (about 6 min on 2 cores, once per machine)"
     (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-$(nproc)} CFLAGS=-g0 CXXFLAGS=-g0 \
-      "$OLDPWD/$VENV/bin/python" -m pip wheel -q --no-build-isolation --no-deps -w "$build/dist" . )
+      "$VENV/bin/python" -m pip wheel -q --no-build-isolation --no-deps -w "$build/dist" . )
     mkdir -p "$CACHE/wheels"
     tmp_dir=$(mktemp -d "$CACHE/wheels/.tmp.XXXX")
     cp "$build"/dist/mmcv-*.whl "$tmp_dir"/
