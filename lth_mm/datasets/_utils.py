@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-__all__ = ['HOLDOUT_SPLITS', 'check_split', 'check_val_size', 'holdout_range', 'require_files']
+__all__ = ['HOLDOUT_SPLITS', 'check_split', 'check_val_size', 'check_local_source', 'holdout_range',
+           'require_files']
 
 HOLDOUT_SPLITS = ('train', 'val', 'test')
 
@@ -24,6 +25,16 @@ def check_val_size(val_size: int, split: str, dataset: str) -> int:
     if split == 'val' and val_size == 0:
         raise ValueError(f"{dataset}: split='val' with val_size=0 is empty; set val_size > 0")
     return val_size
+
+
+def check_local_source(dataset: str, download: bool, data_root: str, data_prefix: str,
+                       fetch_hint: str, root_hint: str) -> None:
+    """Refuse ``download=True`` and an unset ``data_root``, saying what to do instead."""
+    if download:
+        raise ValueError(f'{dataset}: download=True is not supported (lth_mm never downloads); '
+                         f'{fetch_hint}')
+    if not data_root and not data_prefix:
+        raise ValueError(f'{dataset}: set data_root to {root_hint}')
 
 
 def holdout_range(num_official_train: int, val_size: int, split: str, dataset: str) -> range:

@@ -7,7 +7,14 @@ from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.utils import check_md5
 from mmpretrain.registry import DATASETS
 
-from ._utils import HOLDOUT_SPLITS, check_split, check_val_size, holdout_range, require_files
+from ._utils import (
+    HOLDOUT_SPLITS,
+    check_local_source,
+    check_split,
+    check_val_size,
+    holdout_range,
+    require_files,
+)
 
 __all__ = ['CIFAR10Split']
 
@@ -45,12 +52,9 @@ class CIFAR10Split(CIFAR10):
         name = type(self).__name__
         self.split = check_split(split, HOLDOUT_SPLITS, name)
         self.val_size = check_val_size(val_size, split, name)
-        if download:
-            raise ValueError(f'{name}: download=True is not supported (lth_mm never downloads); '
-                             f'fetch {self.url} by hand, extract it into data_root and set '
-                             'download=False')
-        if not data_root and not data_prefix:
-            raise ValueError(f'{name}: set data_root to the folder holding {self.base_folder}/')
+        check_local_source(name, download, data_root, data_prefix,
+                           f'fetch {self.url} by hand, extract it into data_root and set '
+                           'download=False', f'the folder holding {self.base_folder}/')
         self.download = False
         self.check_md5 = check_md5
         # Skip CIFAR10.__init__ (it only accepts 'train'/'test'); its loader is reused below.

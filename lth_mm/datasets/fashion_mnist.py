@@ -10,7 +10,14 @@ from mmpretrain.datasets.mnist import read_sn3_pascalvincent_tensor
 from mmpretrain.datasets.utils import rm_suffix
 from mmpretrain.registry import DATASETS
 
-from ._utils import HOLDOUT_SPLITS, check_split, check_val_size, holdout_range, require_files
+from ._utils import (
+    HOLDOUT_SPLITS,
+    check_local_source,
+    check_split,
+    check_val_size,
+    holdout_range,
+    require_files,
+)
 
 __all__ = ['FashionMNISTSplit']
 
@@ -49,11 +56,9 @@ class FashionMNISTSplit(FashionMNIST):
         name = type(self).__name__
         self.split = check_split(split, HOLDOUT_SPLITS, name)
         self.val_size = check_val_size(val_size, split, name)
-        if download:
-            raise ValueError(f'{name}: download=True is not supported (lth_mm never downloads); '
-                             f'fetch the files from {self.url_prefix} by hand into data_root')
-        if not data_root and not data_prefix:
-            raise ValueError(f'{name}: set data_root to the folder holding the idx files')
+        check_local_source(name, download, data_root, data_prefix,
+                           f'fetch the files from {self.url_prefix} by hand into data_root',
+                           'the folder holding the idx files')
         self.download = False
         # Skip MNIST.__init__ (it only accepts 'train'/'test'); the idx reader is reused below.
         super(MNIST, self).__init__(
