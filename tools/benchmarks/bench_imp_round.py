@@ -36,10 +36,8 @@ Run: ``.venv/bin/python tools/benchmarks/bench_imp_round.py [--iters N] [--repea
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -54,6 +52,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import machine_line, table  # noqa: E402
 
 BASE_CONFIG = ROOT / 'configs' / '_base_' / 'digits_resnet18_w32.py'
 VARIANTS = ('dense', 'lth_mm', 'torch_prune')
@@ -227,30 +228,6 @@ def run_variant(args: argparse.Namespace) -> None:
 
 
 # Parent ----------------------------------------------------------------------------------------
-def machine_line(threads: int) -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as handle:
-            cpu = next(line.split(':', 1)[1].strip() for line in handle
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
-    return (f'{datetime.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, {cuda}, '
-            f'torch {torch.__version__}, {threads} torch thread(s), load average '
-            f'{" ".join(f"{x:.1f}" for x in os.getloadavg())}')
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    out = ['  '.join(str(h).ljust(w) for h, w in zip(headers, widths)),
-           '  '.join('-' * w for w in widths)]
-    out += ['  '.join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return '\n'.join(line.rstrip() for line in out)
-
-
 def make_ticket(args: argparse.Namespace, tmp: Path) -> tuple[Path, Any]:
     """Build the Runner once in this process (no iterations) to save the 80 % ticket of the
     initial weights; return the ticket path and the initialised model (for (iv))."""

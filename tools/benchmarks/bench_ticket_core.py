@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -49,38 +47,19 @@ from torch.nn.utils import prune
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import machine_line, table  # noqa: E402
 
 from lth_mm.core import Ticket, count_to_prune  # noqa: E402
 
 
 # Helpers ---------------------------------------------------------------------------------------
-def machine_line(threads: int) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as handle:
-            cpu = next(line.split(':', 1)[1].strip() for line in handle
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
-    return (f'{datetime.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, {cuda}, '
-            f'torch {torch.__version__}, {threads} torch thread(s), load average '
-            f'{" ".join(f"{x:.1f}" for x in os.getloadavg())}')
-
-
 def spread(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
     """'median (min-max)' of ``values * scale``."""
     vals = [v * scale for v in values]
     return (f'{statistics.median(vals):.{digits}f} '
             f'({min(vals):.{digits}f}-{max(vals):.{digits}f})')
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    line = '  '.join(str(h).ljust(w) for h, w in zip(headers, widths))
-    out = [line, '  '.join('-' * w for w in widths)]
-    out += ['  '.join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return '\n'.join(line.rstrip() for line in out)
 
 
 def timed(fn: Callable[[], object], wall: list[float], cpu: list[float]) -> None:
