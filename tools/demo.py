@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lth_mm.core.atomic import atomic_write_text  # noqa: E402
-from lth_mm.engine.round_report import format_table, plot_runs, read_summary  # noqa: E402
+from lth_mm.engine.round_report import format_table, plot_runs, read_summary, runs_csv  # noqa: E402
 
 RUNS = (
     ('IMP ticket', 'configs/demo/imp_digits_resnet18_w32.py', 'imp'),
@@ -80,20 +80,11 @@ def main() -> None:
     atomic_write_text(work_dir / 'summary.md',
                       'Test accuracy (%) at the best-validation epoch, digits, ResNet-18 w32\n\n'
                       f'```\n{table}\n```\n')
-    atomic_write_text(work_dir / 'summary.csv', _csv(runs))
+    atomic_write_text(work_dir / 'summary.csv', runs_csv(runs))
     plot_runs(runs, work_dir / 'sparsity_curve.png',
               title='Digits, ResNet-18 (width 32): IMP ticket vs baselines')
     print('\nTest accuracy (%) at the best-validation epoch:\n' + table)
     print(f'\n[demo] wrote {work_dir / "summary.csv"}, {work_dir / "sparsity_curve.png"}')
-
-
-def _csv(runs: dict) -> str:
-    lines = ['run,round,sparsity,best_val_metric,test_metric']
-    for label, rows in runs.items():
-        for row in rows:
-            lines.append(f'{label},{row["round"]},{row["sparsity"]:.6f},'
-                         f'{row["best_val_metric"]},{row["test_metric"]}')
-    return '\n'.join(lines) + '\n'
 
 
 if __name__ == '__main__':

@@ -45,7 +45,7 @@ import torch  # noqa: E402
 from lth_mm.compat import load_local_checkpoint  # noqa: E402
 from lth_mm.core import Ticket  # noqa: E402
 from lth_mm.core.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from lth_mm.engine.round_report import format_table, plot_runs, read_summary  # noqa: E402
+from lth_mm.engine.round_report import format_table, plot_runs, read_summary, runs_csv  # noqa: E402
 
 CONFIGS = Path('configs/demo/transfer')
 PRETRAIN = CONFIGS / 'pretrain_digits04_resnet18_w32.py'
@@ -324,7 +324,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[Dict[str, Any]]
                       '# Ticket transfer: digits 0-4 -> digits 5-9, ResNet-18 (width '
                       f'{8 if args.quick else 32})\n\n{notes}\n\n```\n{table}\n```\n\n'
                       f'Settings: {settings}\n')
-    atomic_write_text(work_dir / 'summary.csv', _csv(report))
+    atomic_write_text(work_dir / 'summary.csv', runs_csv(
+        report, ('round', 'sparsity', 'best_epoch', 'best_val_metric', 'test_metric')))
     plot_runs({k: v for k, v in report.items() if k != LABELS['source']},
               work_dir / 'transfer_curve.png',
               title='Digits 0-4 -> 5-9: transferred IMP ticket vs random ticket')
@@ -333,15 +334,6 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[Dict[str, Any]]
     print(f'[demo_transfer] wrote {work_dir / "summary.csv"}, {work_dir / "summary.md"}, '
           f'{work_dir / "transfer_curve.png"}')
     return report
-
-
-def _csv(report: Dict[str, List[Dict[str, Any]]]) -> str:
-    lines = ['run,round,sparsity,best_epoch,best_val_metric,test_metric']
-    for label, rows in report.items():
-        for row in rows:
-            lines.append(f'{label},{row["round"]},{row["sparsity"]:.6f},{row["best_epoch"]},'
-                         f'{row["best_val_metric"]},{row["test_metric"]}')
-    return '\n'.join(lines) + '\n'
 
 
 if __name__ == '__main__':

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..core.atomic import atomic_write_bytes, atomic_write_text
 
-__all__ = ['write_summary', 'read_summary', 'plot_runs', 'format_table']
+__all__ = ['write_summary', 'read_summary', 'plot_runs', 'format_table', 'runs_csv']
 
 PathLike = Union[str, os.PathLike]
 CSV_FIELDS = ('round', 'sparsity', 'remaining', 'best_val_metric', 'best_epoch', 'best_iter',
@@ -59,6 +59,20 @@ def format_table(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
             cells.append(f'{value:>16.2f}' if value is not None else f'{"-":>16}')
         lines.append(f'{rnd:>5} {100 * sample["sparsity"]:>10.2f} ' + ' '.join(cells))
     return '\n'.join(lines)
+
+
+RUN_FIELDS = ('round', 'sparsity', 'best_val_metric', 'test_metric')
+
+
+def runs_csv(runs: Mapping[str, Sequence[Mapping[str, Any]]],
+             fields: Sequence[str] = RUN_FIELDS) -> str:
+    """Rows of several runs as CSV: a ``run`` column, then ``fields`` (sparsity to 6 places)."""
+    lines = [','.join(('run', *fields))]
+    for label, rows in runs.items():
+        for row in rows:
+            cells = [f'{row[k]:.6f}' if k == 'sparsity' else str(row[k]) for k in fields]
+            lines.append(','.join((label, *cells)))
+    return '\n'.join(lines) + '\n'
 
 
 def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,

@@ -74,3 +74,13 @@ def test_plot_and_errors(tmp_path, capsys):
     with pytest.raises(SystemExit, match='no summary.json'):
         ticket_tool.main(['plot', str(tmp_path / 'nothing')])
     assert json.loads((tmp_path / 'imp' / 'imp' / 'summary.json').read_text())[0]['round'] == 0
+
+
+def test_runs_csv():
+    from lth_mm.engine.round_report import runs_csv
+    runs = {'IMP': [dict(round=0, sparsity=0.0, best_val_metric=97.5, test_metric=96.0),
+                    dict(round=1, sparsity=0.2, best_val_metric=97.0, test_metric=None)]}
+    assert runs_csv(runs).splitlines() == ['run,round,sparsity,best_val_metric,test_metric',
+                                           'IMP,0,0.000000,97.5,96.0',
+                                           'IMP,1,0.200000,97.0,None']
+    assert runs_csv(runs, ('round',)).splitlines()[1] == 'IMP,0'
