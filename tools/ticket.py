@@ -7,6 +7,11 @@ Examples::
     python tools/ticket.py convert mask.pth.tar ticket.safetensors [--dst-scheme mmpretrain]
     python tools/ticket.py convert ticket.safetensors mask.pth.tar   # to torch.nn.utils.prune
     python tools/ticket.py plot work_dirs/imp work_dirs/random --labels IMP random --out curve.png
+
+The original code's mask files are PyTorch pickles: they are read as plain data only
+(``torch.load(weights_only=True)`` and a small allow-list); a file that would need full
+unpickling, which runs code from it, is refused unless ``--allow-pickle`` is given for a file
+you trust. Errors in the input end with a one-line message and exit status 1, never a traceback.
 """
 from __future__ import annotations
 
@@ -18,21 +23,11 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lth_mm.core import Ticket, TicketFileError  # noqa: E402
-
-
-def read_any(path: str) -> Ticket:
-    """An lth_mm ticket file, or the original code's ``*.weight_mask`` file."""
-    try:
-        return Ticket.load(path)
-    except TicketFileError as err:
-        if 'Ticket.from_torch_prune' not in str(err):
-            raise
-        return Ticket.from_torch_prune(path)
+from lth_mm.core import Ticket  # noqa: E402
 
 
 def cmd_info(args: argparse.Namespace) -> None:
-    ticket = read_any(args.ticket)
+    ticket = Ticket.read(args.ticket, args.allow_pickle)
     print(f'{args.ticket}: {len(ticket)} masks, {ticket.numel:,} weights, kept {ticket.kept:,}, '
           f'sparsity {100 * ticket.sparsity:.2f} %, digest {ticket.digest()}')
     print(json.dumps(ticket.card, indent=1, sort_keys=True))
@@ -43,7 +38,8 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    first, second = read_any(args.first), read_any(args.second)
+    first = Ticket.read(args.first, args.allow_pickle)
+    second = Ticket.read(args.second, args.allow_pickle)
     overlap = first.overlap(second)
     print(f'sparsity {100 * first.sparsity:.2f} % vs {100 * second.sparsity:.2f} %; '
           f'IoU of kept weights {overlap.overall:.4f}; equal: {first == second}')
@@ -58,7 +54,10 @@ def cmd_convert(args: argparse.Namespace) -> None:
     from lth_mm.core import keymap
     from lth_mm.core.atomic import atomic_write_bytes
 
-    ticket = read_any(args.src)
+    if not args.dst or Path(args.dst).is_dir():
+        raise ValueError(f'the destination {args.dst!r} must be a file name (NAME.safetensors '
+                         'for lth_mm, any other name for a torch.nn.utils.prune mask file)')
+    ticket = Ticket.read(args.src, args.allow_pickle)
     if args.dst_scheme:
         ticket, report = keymap.convert_ticket(ticket, dst=args.dst_scheme, src=args.src_scheme)
         print(report.summary())
@@ -86,17 +85,24 @@ def cmd_plot(args: argparse.Namespace) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
-    info = sub.add_parser('info', help='card, sparsity and per-layer table of a ticket')
+    reads = argparse.ArgumentParser(add_help=False)
+    reads.add_argument('--allow-pickle', action='store_true',
+                       help="read the original code's mask files by full unpickling, which runs "
+                       'code from them: only for files you trust')
+    info = sub.add_parser('info', parents=[reads],
+                          help='card, sparsity and per-layer table of a ticket')
     info.add_argument('ticket')
     info.add_argument('--layers', action='store_true', help='print the per-layer table')
     info.set_defaults(func=cmd_info)
-    compare = sub.add_parser('compare', help='mask similarity (IoU) of two tickets')
+    compare = sub.add_parser('compare', parents=[reads],
+                             help='mask similarity (IoU) of two tickets')
     compare.add_argument('first')
     compare.add_argument('second')
     compare.add_argument('--layers', action='store_true', help='print the IoU per layer')
     compare.set_defaults(func=cmd_compare)
-    convert = sub.add_parser('convert', help='between lth_mm files (.safetensors) and the '
-                             "original code's mask files (anything else), optionally renaming keys")
+    convert = sub.add_parser('convert', parents=[reads],
+                             help='between lth_mm files (.safetensors) and the original code\'s '
+                             'mask files (anything else), optionally renaming keys')
     convert.add_argument('src')
     convert.add_argument('dst')
     convert.add_argument('--dst-scheme', help='key scheme to convert to (lth_mm.core.keymap)')
@@ -112,8 +118,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (TicketFileError, FileNotFoundError, ValueError) as err:
-        raise SystemExit(f'ticket.py {args.command}: {err}') from err
+    except (OSError, ValueError, TypeError, KeyError) as err:  # bad input: a message, no traceback
+        raise SystemExit(f'ticket.py {args.command}: {err}') from None
 
 
 if __name__ == '__main__':

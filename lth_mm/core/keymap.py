@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .ticket import Ticket
-from .torch_prune import load_torch_file
+from .torch_file import load_torch_file
 
 __all__ = ['KeyMapError', 'KeyMapReport', 'Scheme', 'SCHEMES', 'TRANSFER_SKIP',
            'convert_state_dict', 'convert_ticket', 'detect_scheme', 'load_pretrained',
@@ -157,9 +157,9 @@ def unwrap_state_dict(obj: Any) -> dict[str, Any]:
     return state
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a checkpoint file (see :func:`~.torch_prune.load_torch_file`) and unwrap it."""
-    return unwrap_state_dict(load_torch_file(path))
+def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict[str, Any]:
+    """Load a checkpoint file (see :func:`~.torch_file.load_torch_file`) and unwrap it."""
+    return unwrap_state_dict(load_torch_file(path, allow_pickle=allow_pickle))
 
 
 def detect_scheme(keys: Mapping[str, Any] | Iterable[str]) -> str:
@@ -336,11 +336,12 @@ def match_to_model(state_dict: Any, target: nn.Module | Mapping[str, Any],
 
 
 def load_pretrained(model: nn.Module, checkpoint: Any, src: str = 'auto', dst: str = 'auto',
-                    skip: Sequence[str] = ()) -> KeyMapReport:
+                    skip: Sequence[str] = (), allow_pickle: bool = False) -> KeyMapReport:
     """Load a checkpoint (path, checkpoint dict or state dict) into ``model``; return the report.
 
     See :func:`match_to_model`; the tensors not loaded keep the model's values. A path is read
-    with :func:`~.torch_prune.load_torch_file` (full unpickling as a fallback: trusted files only).
+    with :func:`~.torch_file.load_torch_file`: plain data only, unless ``allow_pickle`` (full
+    unpickling runs code from the file: trusted files only).
 
     Note:
         The momentum copy of an MMPretrain MoCo / BYOL model is not loaded; copy the backbone
@@ -348,7 +349,7 @@ def load_pretrained(model: nn.Module, checkpoint: Any, src: str = 'auto', dst: s
         MoCo encoders to encoder_q).
     """
     if isinstance(checkpoint, (str, os.PathLike)):
-        checkpoint = load_torch_file(checkpoint)
+        checkpoint = load_torch_file(checkpoint, allow_pickle=allow_pickle)
     loadable, report = match_to_model(checkpoint, model, src, dst, skip)
     model.load_state_dict(loadable, strict=False)
     return report

@@ -12,7 +12,13 @@ from torch import nn
 
 from .pruning import count_to_prune, prune_masks
 from .scope import PruneScope
-from .ticket_file import TicketFileError, read_ticket_file, write_ticket_file
+from .ticket_file import (
+    TicketFileError,
+    pack_masks,
+    read_ticket_file,
+    unpack_masks,
+    write_ticket_file,
+)
 
 __all__ = ['MaskApplier', 'Ticket', 'TicketMismatchError', 'TicketOverlap', 'weights_hash']
 
@@ -158,11 +164,31 @@ class Ticket(Mapping[str, torch.Tensor]):
         return cls(masks, scope, card)
 
     @classmethod
-    def from_torch_prune(cls, obj_or_path: Any) -> Ticket:
-        """Read masks written by the original code (``*.weight_mask``); see :mod:`.torch_prune`."""
+    def from_torch_prune(cls, obj_or_path: Any, allow_pickle: bool = False) -> Ticket:
+        """Read masks written by the original code (``*.weight_mask``); see :mod:`.torch_prune`.
+
+        A path is read with ``torch.load(weights_only=True)`` and a small allow-list; a file that
+        needs full unpickling is refused unless ``allow_pickle`` (trusted files only).
+        """
         from .torch_prune import masks_from_torch_prune
-        return cls(masks_from_torch_prune(obj_or_path), None,
+        return cls(masks_from_torch_prune(obj_or_path, allow_pickle), None,
                    {'notes': 'from torch.nn.utils.prune'})
+
+    @classmethod
+    def read(cls, path: PathLike, allow_pickle: bool = False) -> Ticket:
+        """Read an lth_mm ticket file, or a mask file of the original code (``*.weight_mask``).
+
+        lth_mm files are recognised by their content, whatever their name; anything that is a
+        PyTorch file is read with :meth:`from_torch_prune`.
+        """
+        try:
+            return cls.load(path)
+        except TicketFileError as err:
+            if not err.torch_file:
+                raise
+        ticket = cls.from_torch_prune(path, allow_pickle)
+        ticket.card['notes'] = f'from torch.nn.utils.prune file {os.fspath(path)}'
+        return ticket
 
     # Properties -------------------------------------------------------------------------------
     @property
@@ -290,6 +316,22 @@ class Ticket(Mapping[str, torch.Tensor]):
         ticket.card['target_sparsity'] = sparsity
         return ticket
 
+    def random_like(self, generator: torch.Generator | None = None,
+                    notes: str | None = None) -> Ticket:
+        """A random ticket over the same weights with exactly as many kept (global random).
+
+        The baseline "random ticket of the same sparsity": every weight the ticket covers is
+        equally likely to be kept, so the layers' sparsities come out about uniform.
+        """
+        sizes = [m.numel() for m in self._masks.values()]
+        keep = torch.zeros(sum(sizes), dtype=torch.bool)
+        keep[torch.randperm(keep.numel(), generator=generator)[:self.kept]] = True
+        masks = {name: part.view(mask.shape) for (name, mask), part
+                 in zip(self._masks.items(), keep.split(sizes), strict=True)}
+        card = dict(self.card, criterion='random', mode='global', reversed=False,
+                    notes=notes or f'random ticket with the sparsity of {self.digest()}')
+        return Ticket(masks, self.scope, card)
+
     # Application ------------------------------------------------------------------------------
     def bind(self, model: nn.Module) -> MaskApplier:
         """Check the ticket against ``model`` and return a reusable :class:`MaskApplier`."""
@@ -377,7 +419,7 @@ class Ticket(Mapping[str, torch.Tensor]):
         return masks_to_torch_prune(self._masks, prefix)
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Masks and card, for embedding a ticket in a checkpoint (see :meth:`from_state`)."""
+        """Masks and card, for sending a ticket to other processes (see :meth:`from_state`)."""
         return dict(self._masks), dict(self.card)
 
     @classmethod
@@ -385,3 +427,14 @@ class Ticket(Mapping[str, torch.Tensor]):
         """Inverse of :meth:`state_tensors`."""
         scope = PruneScope.from_value(card['scope']) if card.get('scope') else None
         return cls(masks, scope, card)
+
+    def pack(self) -> dict[str, Any]:
+        """The ticket as plain data for a checkpoint: bit-packed masks, shapes and card (about 1
+        bit per weight; ``torch.load(weights_only=True)`` reads it). See :meth:`unpack`."""
+        return pack_masks(self._masks, self.card)
+
+    @classmethod
+    def unpack(cls, state: Any, where: Any = 'checkpoint') -> Ticket:
+        """Inverse of :meth:`pack`, validated like a ticket file (``where`` names the source)."""
+        masks, card = unpack_masks(state, where)
+        return cls.from_state(masks, card)

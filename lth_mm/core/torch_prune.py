@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from .torch_file import load_torch_file
+
 __all__ = [
     'dense_from_torch_prune',
     'load_torch_file',
@@ -26,29 +28,17 @@ _KNOWN_PREFIXES = ('module.encoder_q.', 'encoder_q.', 'module.')
 _IGNORED_PREFIXES = ('module.encoder_k.', 'encoder_k.')
 
 
-def load_torch_file(path: os.PathLike) -> Any:
-    """Load a file of the original code with ``torch.load``.
-
-    Tries ``weights_only=True`` first (plain tensors and dicts); falls back to full unpickling,
-    which executes code from the file: only use it on files you trust.
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'no such file: {path}')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception:  # noqa: BLE001 - older pickles need the full unpickler
-        return torch.load(path, map_location='cpu', weights_only=False)
-
-
-def _state_dict(obj_or_path: Any) -> Mapping[str, Any]:
-    obj = obj_or_path
+def _state_dict(obj_or_path: Any, allow_pickle: bool = False) -> tuple[Mapping[str, Any], str]:
+    """The state dict of a file or object, and a name for messages (the path, or 'the object')."""
+    obj, where = obj_or_path, 'the object'
     if isinstance(obj, (str, os.PathLike)):
-        obj = load_torch_file(obj)
+        obj, where = load_torch_file(obj, allow_pickle=allow_pickle), str(obj)
     if isinstance(obj, Mapping) and isinstance(obj.get('state_dict'), Mapping):
         obj = obj['state_dict']
     if not isinstance(obj, Mapping):
-        raise TypeError(f'expected a state dict (or a dict with "state_dict"), got {type(obj)}')
-    return obj
+        raise ValueError(f'{where}: expected a state dict (or a dict with "state_dict"), got '
+                         f'{type(obj).__name__}')
+    return obj, where
 
 
 def _plain_name(key: str) -> str | None:
@@ -70,16 +60,18 @@ def _put(out: dict[str, Any], sources: dict[str, str], name: str, key: str, valu
     sources[name] = key
 
 
-def masks_from_torch_prune(obj_or_path: Any) -> dict[str, torch.Tensor]:
+def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False
+                           ) -> dict[str, torch.Tensor]:
     """Read ``*.weight_mask`` tensors; return boolean masks under plain parameter names.
 
     Args:
         obj_or_path: A state dict, a dict with ``state_dict``, or a path to either.
+        allow_pickle: See :func:`~.torch_file.load_torch_file` (trusted files only).
 
     Returns:
         ``{'layer1.0.conv1.weight': bool tensor, ...}``.
     """
-    state = _state_dict(obj_or_path)
+    state, where = _state_dict(obj_or_path, allow_pickle)
     masks: dict[str, torch.Tensor] = {}
     sources: dict[str, str] = {}
     for key, value in state.items():
@@ -89,13 +81,13 @@ def masks_from_torch_prune(obj_or_path: Any) -> dict[str, torch.Tensor]:
         if name is None:
             continue
         if not isinstance(value, torch.Tensor):
-            raise TypeError(f'{key} is a {type(value).__name__}, expected a tensor')
+            raise ValueError(f'{where}: {key} is a {type(value).__name__}, expected a tensor')
         if not bool(((value == 0) | (value == 1)).all()):
-            raise ValueError(f'{key} holds values other than 0 and 1: not a pruning mask')
+            raise ValueError(f'{where}: {key} holds values other than 0 and 1: not a pruning mask')
         _put(masks, sources, name[:-len(MASK_SUFFIX)] + '.weight', key, value != 0)
     if not masks:
         sample = ', '.join(list(state)[:5])
-        raise ValueError(f'no "*.weight_mask" tensors found (keys look like: {sample}); '
+        raise ValueError(f'{where}: no "*.weight_mask" tensors found (keys look like: {sample}); '
                          'this is not a torch.nn.utils.prune mask file')
     return masks
 
@@ -112,8 +104,8 @@ def masks_to_torch_prune(masks: Mapping[str, torch.Tensor],
     return out
 
 
-def dense_from_torch_prune(
-        obj_or_path: Any) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def dense_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False
+                           ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Split a pruned checkpoint into dense weights and masks, under plain names.
 
     ``weight_orig * weight_mask`` becomes ``weight``; the other tensors keep their names (prefixes
@@ -122,7 +114,7 @@ def dense_from_torch_prune(
     Returns:
         ``(state_dict, masks)``.
     """
-    state = _state_dict(obj_or_path)
+    state, _ = _state_dict(obj_or_path, allow_pickle)
     masks = masks_from_torch_prune(state)
     dense: dict[str, torch.Tensor] = {}
     sources: dict[str, str] = {}

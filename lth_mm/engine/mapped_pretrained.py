@@ -1,6 +1,8 @@
 """A weight initializer that loads pre-trained weights of any naming scheme through the key maps."""
 from __future__ import annotations
 
+import os
+import os.path as osp
 from typing import Sequence
 
 from mmengine.logging import print_log
@@ -9,7 +11,7 @@ from mmengine.registry import WEIGHT_INITIALIZERS
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
-from ..core import keymap
+from ..core import keymap, load_torch_file
 
 
 @WEIGHT_INITIALIZERS.register_module(name='MappedPretrained')
@@ -32,26 +34,42 @@ class MappedPretrainedInit:
             dict(type='MappedPretrained', checkpoint='moco_v2_800ep_pretrain.pth.tar',
                  skip=('conv1', 'fc'))])
 
+    A local file is read as plain data (``torch.load(weights_only=True)`` with a small
+    allow-list); one that would need full unpickling is refused unless ``allow_pickle=True``.
+
     Args:
         checkpoint: Path or URL of the checkpoint.
         src: The checkpoint's naming scheme, or ``'auto'`` to detect it.
         dst: The module's naming scheme, or ``'auto'``.
         skip: Canonical (torchvision) key prefixes left at their initialisation; the paper's
             transfer skips ``('conv1', 'fc')``.
+        allow_pickle: Read a local file that holds more than plain data by full unpickling,
+            which runs code from it: only for files you trust.
     """
 
     def __init__(self, checkpoint: str, src: str = 'auto', dst: str = 'auto',
-                 skip: Sequence[str] = ()) -> None:
+                 skip: Sequence[str] = (), allow_pickle: bool = False) -> None:
         if not checkpoint or checkpoint == '???':
             raise ValueError('MappedPretrained: set checkpoint= to a file or URL')
         self.checkpoint = checkpoint
         self.src = src
         self.dst = dst
         self.skip = tuple(skip)
+        self.allow_pickle = bool(allow_pickle)
         self.wholemodule = False
 
     def __call__(self, module: nn.Module) -> None:
-        state = _load_checkpoint(self.checkpoint, map_location='cpu', logger='current')
+        if '://' in self.checkpoint:  # a URL or an mmengine prefix: only where a config names one
+            state = _load_checkpoint(self.checkpoint, map_location='cpu', logger='current')
+        elif not osp.isfile(self.checkpoint):
+            raise FileNotFoundError(
+                f'MappedPretrained: the pre-trained checkpoint {self.checkpoint} does not exist '
+                f'(relative paths start at {os.getcwd()}). Put the weights there (the paper\'s '
+                'imagenet_weight.pt, simclr_weight.pt or moco_v2_800ep_pretrain.pth.tar; see '
+                'docs/classification.md), or set checkpoint= of this MappedPretrained init_cfg '
+                'to where they are')
+        else:
+            state = load_torch_file(self.checkpoint, allow_pickle=self.allow_pickle)
         report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)
         print_log(f'MappedPretrained: {self.checkpoint} -> {type(module).__name__}: '
                   f'{report.summary()}', logger='current')

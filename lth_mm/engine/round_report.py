@@ -34,8 +34,23 @@ def read_summary(path: PathLike) -> List[Dict[str, Any]]:
     path = Path(path)
     for candidate in (path, path / 'summary.json', path / 'imp' / 'summary.json'):
         if candidate.is_file():
-            return json.loads(candidate.read_text())
+            return _checked_rows(candidate)
     raise FileNotFoundError(f'no summary.json at {path} (expected <work_dir>/imp/summary.json)')
+
+
+def _checked_rows(path: Path) -> List[Dict[str, Any]]:
+    """The rows of a summary file, or a ValueError naming the file and what is wrong."""
+    try:
+        rows = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f'{path} is not a JSON file ({err})') from err
+    wanted = ('round', 'sparsity')
+    if not isinstance(rows, list) or not all(
+            isinstance(row, dict) and all(isinstance(row.get(k), (int, float)) for k in wanted)
+            for row in rows):
+        raise ValueError(f'{path} is not a ticket-search summary: expected a list of rows with '
+                         f'numeric {wanted} (the summary.json IMPHook writes)')
+    return rows
 
 
 def _metric_value(row: Mapping[str, Any]) -> Optional[float]:

@@ -18,6 +18,7 @@ from lth_mm.core import (
     MaskApplier,
     PruneScope,
     Ticket,
+    TicketFileError,
     TicketMismatchError,
     TicketOverlap,
     weights_hash,
@@ -331,6 +332,34 @@ def test_state_tensors_round_trip(make_tiny) -> None:
     masks, card = ticket.state_tensors()
     again = Ticket.from_state(masks, card)
     assert again == ticket and again.card == ticket.card and again.scope == ticket.scope
+
+
+def test_pack_round_trip_through_a_weights_only_checkpoint(make_tiny, tmp_path) -> None:
+    model = make_tiny()
+    ticket = Ticket.dense(model).prune(model, 0.4)
+    torch.save({'lth_mm_ticket': ticket.pack()}, tmp_path / 'ckpt.pth')
+    state = torch.load(tmp_path / 'ckpt.pth', weights_only=True)['lth_mm_ticket']
+    again = Ticket.unpack(state)
+    assert again == ticket and again.card == ticket.card and again.scope == ticket.scope
+    packed_bytes = sum(v.numel() for v in state['masks'].values())
+    assert packed_bytes == sum((m.numel() + 7) // 8 for m in ticket.values())
+    name = next(iter(state['masks']))
+    state['masks'][name] = state['masks'][name][:-1]
+    with pytest.raises(TicketFileError, match=f'ckpt: corrupt mask {name!r}'):
+        Ticket.unpack(state, where='ckpt')
+    with pytest.raises(TicketFileError, match='not an lth_mm ticket record'):
+        Ticket.unpack({'masks': {}}, where='ckpt')
+
+
+@given(st.integers(0, 2**31 - 1), st.floats(0.05, 0.95))
+@settings(max_examples=20, deadline=None)
+def test_random_like_keeps_the_count_and_the_keys(seed, rate) -> None:
+    model = nn.Sequential(nn.Conv2d(3, 5, 3), nn.Conv2d(5, 7, 1), nn.Conv2d(7, 2, 3))
+    ticket = Ticket.dense(model, dict(include_stem=True)).prune(model, rate)
+    rnd = ticket.random_like(torch.Generator().manual_seed(seed))
+    assert set(rnd) == set(ticket) and all(rnd[k].shape == ticket[k].shape for k in ticket)
+    assert rnd.kept == ticket.kept and rnd.card['criterion'] == 'random'
+    assert rnd == ticket.random_like(torch.Generator().manual_seed(seed))
 
 
 # The core stays plain PyTorch ------------------------------------------------------------------

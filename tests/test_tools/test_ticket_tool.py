@@ -84,3 +84,56 @@ def test_runs_csv():
                                            'IMP,0,0.000000,97.5,96.0',
                                            'IMP,1,0.200000,97.0,None']
     assert runs_csv(runs, ('round',)).splitlines()[1] == 'IMP,0'
+
+
+def _fails(argv, *fragments):
+    """ticket.py ends with a one-line message (SystemExit), never a traceback."""
+    with pytest.raises(SystemExit) as err:
+        ticket_tool.main(argv)
+    message = str(err.value)
+    assert message.startswith(f'ticket.py {argv[0]}: ') and '\n' not in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_convert_to_a_bad_destination_is_a_clear_error(tickets, tmp_path):
+    src = str(tickets[0] / 'magnitude.safetensors')
+    _fails(['convert', src, ''], 'must be a file name')
+    _fails(['convert', src, str(tmp_path)], 'must be a file name')
+    message = _fails(['convert', src, '/proc/no/such/place.safetensors'],
+                     'cannot write /proc/no/such/place.safetensors')
+    assert '.tmp' not in message
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    _fails(['convert', src, str(blocker / 'under_a_file.pth')], 'cannot write')
+
+
+def test_plot_of_a_json_that_is_not_a_summary(tmp_path):
+    (tmp_path / 'other.json').write_text('{"a": 1}')
+    _fails(['plot', str(tmp_path / 'other.json')], 'other.json is not a ticket-search summary')
+    (tmp_path / 'rows.json').write_text('[{"round": "x"}]')
+    _fails(['plot', str(tmp_path / 'rows.json')], 'not a ticket-search summary')
+    (tmp_path / 'broken.json').write_text('[{')
+    _fails(['plot', str(tmp_path / 'broken.json')], 'broken.json is not a JSON file')
+
+
+def test_original_mask_files_load_without_running_code(tickets, tmp_path):
+    _, magnitude, _ = tickets
+
+    class Marker:
+        def __reduce__(self):
+            return (open, (str(tmp_path / 'marker'), 'w'))
+
+    hostile = tmp_path / 'hostile.pth.tar'
+    torch.save({'state_dict': magnitude.to_torch_prune(), 'extra': Marker()}, hostile)
+    _fails(['info', str(hostile)], str(hostile), '--allow-pickle')
+    _fails(['convert', str(hostile), str(tmp_path / 'out.safetensors')], '--allow-pickle')
+    assert not (tmp_path / 'marker').exists() and not (tmp_path / 'out.safetensors').exists()
+    ticket_tool.main(['info', str(hostile), '--allow-pickle'])  # the user vouches for the file
+    assert (tmp_path / 'marker').exists()
+
+    torch.save({'weights': torch.ones(3)}, tmp_path / 'weights.pth')
+    _fails(['info', str(tmp_path / 'weights.pth')], 'weights.pth: no "*.weight_mask" tensors')
+    (tmp_path / 'notes.txt').write_text('hello')
+    _fails(['compare', str(tmp_path / 'notes.txt'), str(hostile)], 'notes.txt')

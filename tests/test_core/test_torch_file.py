@@ -1,0 +1,79 @@
+"""Reading torch files of the original code without running their code (lth_mm.core.torch_file)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lth_mm.core import Ticket, UnsafeFileError, keymap, load_torch_file
+
+
+class Marker:
+    """Unpickling this object creates a file: the stand-in for code run by a hostile pickle."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+def mask_file(path: Path, **extra) -> Path:
+    torch.save({'state_dict': {'module.layer1.0.conv1.weight_mask': torch.ones(2, 2, 3, 3)},
+                **extra}, path)
+    return path
+
+
+def test_plain_files_and_the_allow_list(tmp_path):
+    path = mask_file(tmp_path / 'plain.pth.tar', epoch=np.int64(3), best_acc=np.float64(95.1),
+                     args=argparse.Namespace(arch='resnet50', lr=0.1), hist=np.arange(3))
+    loaded = load_torch_file(path)
+    assert loaded['epoch'] == 3 and loaded['best_acc'] == pytest.approx(95.1)
+    assert loaded['args'].arch == 'resnet50' and list(loaded['hist']) == [0, 1, 2]
+    assert Ticket.from_torch_prune(path).sparsity == 0.0
+
+
+def test_a_pickle_that_runs_code_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / 'marker'
+    path = mask_file(tmp_path / 'hostile.pth.tar', extra=Marker(marker))
+    assert not marker.exists()
+    for read in (load_torch_file, Ticket.from_torch_prune, Ticket.read, keymap.read_state_dict):
+        with pytest.raises(UnsafeFileError) as err:
+            read(path)
+        assert str(path) in str(err.value) and 'io.open' in str(err.value)
+        assert 'allow_pickle=True' in str(err.value) and '--allow-pickle' in str(err.value)
+        assert not marker.exists()
+    # The opt-in, for a file the user trusts, really unpickles it (and so runs its code).
+    assert Ticket.read(path, allow_pickle=True).sparsity == 0.0
+    assert marker.exists()
+
+
+def test_missing_truncated_and_foreign_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.pth does not exist'):
+        load_torch_file(tmp_path / 'missing.pth')
+    with pytest.raises(FileNotFoundError, match='is a directory'):
+        load_torch_file(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        Ticket.from_torch_prune(tmp_path / 'missing.pth')
+    whole = mask_file(tmp_path / 'whole.pth').read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(ValueError, match='cut.pth is not a readable PyTorch file'):
+        load_torch_file(tmp_path / 'cut.pth')
+    torch.save({'weights': torch.ones(2)}, tmp_path / 'weights.pth')
+    with pytest.raises(ValueError, match=r'weights.pth: no "\*.weight_mask" tensors found'):
+        Ticket.read(tmp_path / 'weights.pth')
+
+
+def test_read_takes_both_formats(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Conv2d(4, 4, 3))
+    ticket = Ticket.dense(model, dict(include_stem=True)).prune(model, 0.5)
+    ticket.save(tmp_path / 'ticket.bin')  # recognised by content, not by name
+    assert Ticket.read(tmp_path / 'ticket.bin') == ticket
+    torch.save({'state_dict': ticket.to_torch_prune(prefix='module.')}, tmp_path / 'orig.pth')
+    assert Ticket.read(tmp_path / 'orig.pth') == ticket
+    (tmp_path / 'text.txt').write_text('not a ticket')
+    with pytest.raises(ValueError, match='not a readable lth_mm ticket file'):
+        Ticket.read(tmp_path / 'text.txt')
