@@ -7,7 +7,10 @@ and applies only where the stack fails as released (see ``../shared/reference/de
    default, and mmengine's own checkpoints (``HistoryBuffer``, numpy scalars in ``message_hub``)
    then fail to resume or ``load_from``. lth_mm registers a local-path loader for mmengine's
    ``CheckpointLoader`` that tries ``weights_only=True`` first and falls back to a full
-   unpickle. Use it for checkpoints you trust; ticket files never need it (they hold no pickle).
+   unpickle. Use it for checkpoints you trust; ticket files never need it (they hold no pickle),
+   and the original code's files are read by lth_mm as plain data (``lth_mm.core.torch_file``).
+   A truncated or corrupt checkpoint fails with a message naming the other checkpoints beside it
+   to resume from instead.
 2. **Distributed runs without a GPU.** mmengine's ``pytorch`` launcher calls
    ``torch.cuda.set_device`` and its DDP wrapper passes ``device_ids=[LOCAL_RANK]``; both fail on a
    CPU machine. Without CUDA, lth_mm initialises the process group with ``gloo``, builds
@@ -16,8 +19,11 @@ and applies only where the stack fails as released (see ``../shared/reference/de
 """
 from __future__ import annotations
 
+import glob
 import os
 import os.path as osp
+import pickle
+import zipfile
 from typing import Any
 
 import torch
@@ -31,9 +37,29 @@ def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except Exception:  # noqa: BLE001 - mmengine checkpoints pickle python objects
+        try:
+            return torch.load(filename, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            if 'Weights only load failed' not in str(err):
+                raise
+        # mmengine checkpoints pickle python objects (its message hub): trusted files only.
         return torch.load(filename, map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        raise ValueError(f'checkpoint {filename} is truncated or corrupt ({type(err).__name__}: '
+                         f'{str(err).splitlines()[0] if str(err) else ""}). '
+                         f'{_other_checkpoints(filename)}') from err
+
+
+def _other_checkpoints(filename: str) -> str:
+    """Advice naming the other checkpoints beside ``filename``, newest first."""
+    filename = osp.abspath(filename)
+    folder = osp.dirname(filename)
+    others = sorted((p for p in glob.glob(osp.join(folder, '*.pth')) if p != filename),
+                    key=osp.getmtime, reverse=True)
+    if not others:
+        return f'No other checkpoint is in {folder}: the run has to start again.'
+    return (f'Resume from another one with --resume PATH: {", ".join(others[:3])}'
+            + (f' ... ({len(others)} in {folder})' if len(others) > 3 else ''))
 
 
 def _init_dist_pytorch_cpu(original):

@@ -1,7 +1,9 @@
 """Test (and evaluate) a checkpoint with an OpenMMLab config (mmpretrain, mmdet or mmseg).
 
 ``import lth_mm`` applies :mod:`lth_mm.compat` (so mmengine checkpoints load under torch's
-``weights_only`` default) and registers lth_mm's modules. Examples::
+``weights_only`` default) and registers lth_mm's modules. With an IMP config the checkpoint is
+evaluated under the ticket it records; with a transfer (``TicketHook``) config it must record
+that config's ticket. Examples::
 
     python tools/test.py configs/xxx.py work_dirs/xxx/epoch_3.pth
     python tools/test.py configs/xxx.py ckpt.pth --out preds.pkl      # also dump the predictions
@@ -43,7 +45,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command-line arguments to the config."""
+    """Apply the command-line arguments to the config (``--cfg-options`` first, so the
+    checkpoint argument is what is evaluated)."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.launcher != 'none' and not torch.cuda.is_available():
         cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})  # no NCCL without a GPU
@@ -57,8 +62,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
 
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 

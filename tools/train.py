@@ -4,7 +4,7 @@
 three codebases and lth_mm's own configs run here. Examples::
 
     python tools/train.py configs/xxx.py
-    python tools/train.py configs/xxx.py --resume                 # the latest checkpoint
+    python tools/train.py configs/xxx.py --resume                 # the latest checkpoint (if any)
     python tools/train.py configs/xxx.py --cfg-options train_cfg.max_epochs=3
     bash tools/dist_train.sh configs/xxx.py 2                     # CPU: gloo, GPU: nccl
 """
@@ -20,6 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
+from lth_mm.engine.runner_utils import latest_checkpoint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,7 +53,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command-line arguments to the config."""
+    """Apply the command-line arguments to the config.
+
+    ``--cfg-options`` are merged first (as MMDetection's train.py does), so ``--resume`` decides
+    last: a ``load_from`` given there is the run's starting point, not the checkpoint to resume.
+    """
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.launcher != 'none' and not torch.cuda.is_available():
         cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})  # no NCCL without a GPU
@@ -73,14 +80,19 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        latest = latest_checkpoint(cfg.work_dir)
+        if latest is None:
+            # Nothing to resume: start the run as configured (keep load_from, the pre-trained
+            # weights), where mmengine would start it from a random initialisation.
+            print(f'train.py: --resume: no checkpoint in {cfg.work_dir}; starting a new run',
+                  flush=True)
+        else:  # named explicitly: an emptied last_checkpoint (a kill mid-write) cannot mislead
+            cfg.resume = True
+            cfg.load_from = latest
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 

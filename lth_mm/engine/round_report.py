@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..core.atomic import atomic_write_bytes, atomic_write_text
 
-__all__ = ['write_summary', 'read_summary', 'plot_runs', 'format_table', 'runs_csv']
+__all__ = ['aggregate_seeds', 'format_table', 'plot_runs', 'read_summary', 'runs_csv',
+           'write_summary']
 
 PathLike = Union[str, os.PathLike]
 CSV_FIELDS = ('round', 'sparsity', 'remaining', 'best_val_metric', 'best_epoch', 'best_iter',
@@ -58,20 +59,61 @@ def _metric_value(row: Mapping[str, Any]) -> Optional[float]:
     return value if value is not None else row.get('best_val_metric')
 
 
+def aggregate_seeds(per_seed: Sequence[Mapping[str, Sequence[Mapping[str, Any]]]]
+                    ) -> Dict[str, List[Dict[str, Any]]]:
+    """Merge the rows of several seeds of the same runs, by column and round.
+
+    Each merged row is the first seed's row with ``best_val_metric`` and ``test_metric`` replaced
+    by their mean over the seeds, ``<key>_min`` / ``<key>_max`` beside them, and ``n`` (the
+    number of seeds with that row).
+    """
+    merged: Dict[str, List[Dict[str, Any]]] = {}
+    for column in dict.fromkeys(c for seed in per_seed for c in seed):
+        by_round: Dict[int, List[Mapping[str, Any]]] = {}
+        for seed in per_seed:
+            for row in seed.get(column, ()):
+                by_round.setdefault(int(row['round']), []).append(row)
+        rows = []
+        for rnd in sorted(by_round):
+            group = by_round[rnd]
+            row = dict(group[0], n=len(group))
+            for key in ('best_val_metric', 'test_metric'):
+                values = [r[key] for r in group if r.get(key) is not None]
+                row[key] = sum(values) / len(values) if values else None
+                row[f'{key}_min'] = min(values) if values else None
+                row[f'{key}_max'] = max(values) if values else None
+            rows.append(row)
+        merged[column] = rows
+    return merged
+
+
+def _cell(row: Optional[Mapping[str, Any]], width: int) -> str:
+    value = _metric_value(row) if row else None
+    if value is None:
+        return f'{"-":>{width}}'
+    key = 'test_metric' if row.get('test_metric') is not None else 'best_val_metric'
+    if row.get('n', 1) > 1 and row.get(f'{key}_min') is not None:
+        text = f'{value:.2f} ({row[f"{key}_min"]:.2f}-{row[f"{key}_max"]:.2f})'
+        return f'{text:>{width}}'
+    return f'{value:>{width}.2f}'
+
+
 def format_table(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
-    """A plain-text table: one line per round, one column per run (metric at best validation)."""
+    """A plain-text table: one line per round, one column per run (metric at best validation).
+
+    Rows merged over seeds (:func:`aggregate_seeds`) show the mean and the range.
+    """
     labels = list(runs)
     rounds = sorted({int(r['round']) for rows in runs.values() for r in rows})
     by_round = {label: {int(r['round']): r for r in rows} for label, rows in runs.items()}
-    header = f'{"round":>5} {"sparsity %":>10} ' + ' '.join(f'{label:>16}' for label in labels)
+    spread = any(r.get('n', 1) > 1 for rows in runs.values() for r in rows)
+    width = max([22 if spread else 16] + [len(label) for label in labels])
+    header = f'{"round":>5} {"sparsity %":>10} ' + ' '.join(f'{label:>{width}}'
+                                                              for label in labels)
     lines = [header, '-' * len(header)]
     for rnd in rounds:
         sample = next(by_round[label][rnd] for label in labels if rnd in by_round[label])
-        cells = []
-        for label in labels:
-            row = by_round[label].get(rnd)
-            value = _metric_value(row) if row else None
-            cells.append(f'{value:>16.2f}' if value is not None else f'{"-":>16}')
+        cells = [_cell(by_round[label].get(rnd), width) for label in labels]
         lines.append(f'{rnd:>5} {100 * sample["sparsity"]:>10.2f} ' + ' '.join(cells))
     return '\n'.join(lines)
 
@@ -82,17 +124,20 @@ RUN_FIELDS = ('round', 'sparsity', 'best_val_metric', 'test_metric')
 def runs_csv(runs: Mapping[str, Sequence[Mapping[str, Any]]],
              fields: Sequence[str] = RUN_FIELDS) -> str:
     """Rows of several runs as CSV: a ``run`` column, then ``fields`` (sparsity to 6 places)."""
-    lines = [','.join(('run', *fields))]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator='\n')
+    writer.writerow(('run', *fields))
     for label, rows in runs.items():
         for row in rows:
-            cells = [f'{row[k]:.6f}' if k == 'sparsity' else str(row[k]) for k in fields]
-            lines.append(','.join((label, *cells)))
-    return '\n'.join(lines) + '\n'
+            writer.writerow((label, *(f'{row[k]:.6f}' if k == 'sparsity' else str(row.get(k))
+                                      for k in fields)))
+    return buffer.getvalue()
 
 
 def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
               title: str = '') -> None:
-    """Plot the metric against remaining weights (log-scale x axis, decreasing), one line a run."""
+    """Plot the metric against remaining weights (log-scale x axis, decreasing), one line a run;
+    rows merged over seeds get their range as error bars."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -100,11 +145,18 @@ def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     metric = ''
     for label, rows in runs.items():
-        points = [(100 * (1 - r['sparsity']), _metric_value(r)) for r in rows
-                  if _metric_value(r) is not None]
-        if points:
-            xs, ys = zip(*points)
-            ax.plot(xs, ys, marker='o', label=label)
+        shown = [r for r in rows if _metric_value(r) is not None]
+        if shown:
+            xs = [100 * (1 - r['sparsity']) for r in shown]
+            ys = [_metric_value(r) for r in shown]
+            key = 'test_metric' if shown[0].get('test_metric') is not None else 'best_val_metric'
+            if any(r.get('n', 1) > 1 for r in shown):
+                low = [y - (r.get(f'{key}_min') or y) for r, y in zip(shown, ys)]
+                high = [(r.get(f'{key}_max') or y) - y for r, y in zip(shown, ys)]
+                ax.errorbar(xs, ys, yerr=[low, high], marker='o', capsize=3,
+                            label=f'{label} (n={max(r.get("n", 1) for r in shown)})')
+            else:
+                ax.plot(xs, ys, marker='o', label=label)
             metric = metric or rows[0].get('metric', '')
     ax.set_xscale('log')
     ax.invert_xaxis()

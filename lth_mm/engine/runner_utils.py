@@ -1,17 +1,25 @@
 """Small helpers that reach into an MMEngine Runner at a pruning-round boundary."""
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Any, Dict, Optional
+import glob
+import os.path as osp
+import random
+from typing import Any, Dict, Iterator, Optional, Set
 
+import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
+from mmengine.runner import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop
 from torch import nn
 
 __all__ = ['unwrap_model', 'reset_optimizer', 'rebuild_param_schedulers', 'reset_best_checkpoint',
-           'has_pretrained_init']
+           'has_pretrained_init', 'has_test', 'is_training', 'latest_checkpoint', 'metric_names',
+           'preserved_rng', 'resume_source', 'validation_due']
 
 
 def unwrap_model(runner: Any) -> nn.Module:
@@ -85,3 +93,112 @@ def has_pretrained_init(runner: Any) -> Optional[str]:
 def seeded_generator(seed: int) -> torch.Generator:
     """A CPU generator for reproducible random pruning and re-initialisation."""
     return torch.Generator().manual_seed(int(seed))
+
+
+def is_training(runner: Any) -> bool:
+    """True inside ``runner.train()`` (its train loop is built), False in ``test()`` / ``val()``."""
+    return isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+
+
+def resume_source(runner: Any) -> Optional[str]:
+    """The checkpoint ``runner.train()`` will resume from, or None for a new run.
+
+    As MMEngine decides it: ``resume`` with ``load_from`` resumes that file; ``resume`` alone the
+    work dir's latest checkpoint (``last_checkpoint``), if there is one.
+    """
+    if not runner._resume:
+        return None
+    return runner._load_from or latest_checkpoint(runner.work_dir)
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint to resume in ``work_dir``: mmengine's ``last_checkpoint``, or the newest
+    ``epoch_*.pth`` / ``iter_*.pth`` when that file is missing, empty or names a missing file.
+
+    mmengine rewrites ``last_checkpoint`` in place, so a kill at that moment leaves it empty.
+    """
+    if not osp.isdir(work_dir):
+        return None
+    record = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(record):
+        with open(record) as handle:
+            named = handle.read().strip()
+        if named and osp.isfile(named):
+            return named
+    found = glob.glob(osp.join(work_dir, 'epoch_*.pth')) + glob.glob(
+        osp.join(work_dir, 'iter_*.pth'))
+    return max(found, key=osp.getmtime) if found else None
+
+
+def has_test(runner: Any) -> bool:
+    """The config has a test set and evaluator."""
+    return (runner.cfg.get('test_dataloader') is not None
+            and runner.cfg.get('test_evaluator') is not None)
+
+
+def validation_due(runner: Any) -> bool:
+    """Whether the train loop validates at its current epoch (iteration), as its ``run`` decides.
+
+    MMEngine's ``CheckpointHook`` saves at the end of an epoch before that epoch's validation, so
+    a run resumed from the checkpoint would skip it; this tells whether it was due.
+    """
+    loop = runner.train_loop
+    if getattr(runner, '_val_loop', None) is None:
+        return False
+    if isinstance(loop, EpochBasedTrainLoop):
+        step, total = loop.epoch, loop.max_epochs
+    elif isinstance(loop, IterBasedTrainLoop):
+        step, total = loop.iter, loop.max_iters
+    else:
+        return False
+    loop._decide_current_val_interval()
+    return step > 0 and step >= loop.val_begin and (step % loop.val_interval == 0
+                                                      or step == total)
+
+
+@contextlib.contextmanager
+def preserved_rng() -> Iterator[None]:
+    """Leave the Python, NumPy and torch random states as they were (work done inside does not
+    change what the run draws afterwards)."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
+def metric_names(runner: Any) -> Optional[Set[str]]:
+    """The metric names the validation returns, found by evaluating one validation batch.
+
+    Costs one validation batch; the model's mode and the random states are left as they were.
+    Returns None when there is no validation, or when the evaluator cannot evaluate one batch (the
+    names are then checked at the first validation).
+    """
+    from mmengine.runner.loops import _parse_losses, _update_losses
+
+    loop = runner.val_loop
+    if loop is None:
+        return None
+    model = runner.model
+    was_training = model.training
+    try:
+        with preserved_rng(), torch.no_grad():
+            model.eval()
+            batch = next(iter(loop.dataloader))
+            outputs = model.val_step(batch)
+            outputs, losses = _update_losses(outputs, {})
+            loop.evaluator.process(data_samples=outputs, data_batch=batch)
+            metrics = loop.evaluator.evaluate(len(outputs) * get_world_size())
+            if losses:
+                metrics.update(_parse_losses(losses, 'val'))
+    except Exception as err:  # noqa: BLE001 - a metric may need more than one batch
+        runner.logger.warning(f'could not evaluate one validation batch to check the metric '
+                              f'name ({type(err).__name__}: {err}); it is checked at the first '
+                              'validation')
+        return None
+    finally:
+        model.train(was_training)
+    return set(metrics)

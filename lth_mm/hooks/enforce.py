@@ -1,13 +1,29 @@
-"""Shared mask enforcement for lth_mm's hooks."""
+"""The base of lth_mm's hooks: hold a ticket, keep it, record it, track the best weights."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+import math
+import time
+from typing import Any, Dict, List, Optional
 
 import torch
+from mmengine.dist import broadcast_object_list, get_world_size
 from mmengine.hooks import Hook
 
 from ..core import MaskApplier, Ticket
-from ..engine.runner_utils import unwrap_model
+from ..core.rewind import capture_state, restore_state
+from ..engine.runner_utils import (
+    has_test,
+    is_training,
+    metric_names,
+    resume_source,
+    unwrap_model,
+    validation_due,
+)
+
+#: Where a checkpoint records the ticket its weights were trained under (``Ticket.pack``).
+CKPT_TICKET = 'lth_mm_ticket'
+#: Where a checkpoint keeps the best validation weights so far and their score.
+CKPT_BEST = 'lth_mm_best'
 
 
 class TicketEnforcingHook(Hook):
@@ -15,8 +31,21 @@ class TicketEnforcingHook(Hook):
 
     The mask is applied after every training iteration (that is, after the optimizer step, so
     momentum, weight decay, Adam/AdamW moments, AMP and gradient accumulation cannot revive a
-    pruned weight), before validation and test, and after a checkpoint is loaded. Each application
+    pruned weight), before validation and test, and whenever a ticket is set. Each application
     is one fused ``torch._foreach_mul_`` over the masked tensors; nothing runs per forward.
+
+    The base also does what both hooks need around the ticket:
+
+    - **Records.** Every checkpoint records the ticket it was written under (``lth_mm_ticket``,
+      bit-packed, about 1 bit per weight). A checkpoint loaded with ``load_from`` (or by
+      ``tools/test.py``) is checked against it by the subclass: evaluating or fine-tuning
+      weights under another ticket than their own is an error unless ``allow_other_ticket``.
+    - **Best weights.** After each validation the best weights of the round so far (by
+      ``metric`` and ``rule``) are kept; :meth:`test_at_best` evaluates the test set with them,
+      as the paper reports. They travel in checkpoints (``lth_mm_best``), and a resumed run
+      first repeats the validation the checkpoint was written before (MMEngine saves a
+      checkpoint before validating its epoch), so a resume picks the same best weights as an
+      uninterrupted run wherever the kill landed.
 
     Note:
         Priority ``ABOVE_NORMAL`` runs the mask before ``EMAHook`` (``NORMAL``) and the
@@ -26,16 +55,41 @@ class TicketEnforcingHook(Hook):
         mask_grads: Also zero the gradients of pruned weights during backward. Only needed
             when something reads whole-tensor gradient statistics before the step (gradient
             clipping by norm, LARS); costs one extra pass per backward.
+        metric: Validation metric that picks the best weights, e.g. ``'accuracy/top1'``.
+            Defaults to the first metric the evaluator returns. When given, it is checked
+            before training on one validation batch.
+        rule: ``'greater'`` or ``'less'``; default ``'less'`` for metrics named ``loss``.
+        test_best: Evaluate the test set with the best weights at the end of a round.
+        allow_other_ticket: Load weights recorded under another ticket than this hook's (see
+            the subclasses for what that means).
     """
 
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, mask_grads: bool = False) -> None:
+    def __init__(self, mask_grads: bool = False, metric: Optional[str] = None,
+                 rule: Optional[str] = None, test_best: bool = True,
+                 allow_other_ticket: bool = False) -> None:
+        name = type(self).__name__
+        if rule not in (None, 'greater', 'less'):
+            raise ValueError(f"{name}: rule must be 'greater' or 'less', got {rule!r}")
+        if metric is not None and (not isinstance(metric, str) or not metric):
+            raise ValueError(f'{name}: metric must be a metric name such as '
+                             f"'accuracy/top1', got {metric!r}")
         self.mask_grads = bool(mask_grads)
+        self.metric = metric
+        self.rule = rule
+        self.test_best = bool(test_best)
+        self.allow_other_ticket = bool(allow_other_ticket)
         self.ticket: Optional[Ticket] = None
         self._applier: Optional[MaskApplier] = None
         self._grad_handles: List[Any] = []
+        self.best: Dict[str, Any] = {}
+        self._best_state: Optional[Dict[str, torch.Tensor]] = None
+        self._training = False
+        self._source: Optional[str] = None  # the checkpoint resumed or loaded, for messages
+        self._resumed = False
 
+    # The ticket -------------------------------------------------------------------------------
     def set_ticket(self, runner: Any, ticket: Ticket) -> None:
         """Bind ``ticket`` to the runner's model and zero its pruned weights now."""
         self.ticket = ticket
@@ -63,10 +117,133 @@ class TicketEnforcingHook(Hook):
     def before_test_epoch(self, runner: Any) -> None:
         self.apply_mask()
 
+    # Run mode ---------------------------------------------------------------------------------
+    def before_run(self, runner: Any) -> None:
+        """Note whether this run trains, resumes or only evaluates; check ``metric`` early."""
+        self._training = is_training(runner)
+        resuming = resume_source(runner) if self._training else None
+        self._source = resuming or runner._load_from
+        if self._training and not resuming and self.metric is not None:
+            self._check_metric(runner)
+
+    def _check_metric(self, runner: Any) -> None:
+        names = metric_names(runner)
+        if names is not None and self.metric not in names:
+            raise KeyError(f'{type(self).__name__}: metric {self.metric!r} is not among the '
+                           f'validation metrics {sorted(names)}; set metric= to one of them')
+
+    # Checkpoints ------------------------------------------------------------------------------
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        if self.ticket is not None:
+            checkpoint[CKPT_TICKET] = self.ticket.pack()
+        checkpoint[CKPT_BEST] = dict(best=dict(self.best), state=self._best_state)
+
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        """Restore the best weights on resume; otherwise let the subclass check the ticket."""
+        loaded = checkpoint_ticket(checkpoint, self._source)
+        if self._training and runner._resume:
+            best = checkpoint.get(CKPT_BEST) or {}
+            self.best, self._best_state = dict(best.get('best') or {}), best.get('state')
+            self._resumed = True
+            self.resume_ticket(runner, loaded, checkpoint)
+        else:
+            self.loaded_ticket(runner, loaded)
+
+    def resume_ticket(self, runner: Any, loaded: Optional[Ticket], checkpoint: dict) -> None:
+        """Called on resume with the checkpoint's ticket (None if it recorded none)."""
+
+    def loaded_ticket(self, runner: Any, loaded: Optional[Ticket]) -> None:
+        """Called with the ticket of a checkpoint loaded by ``load_from`` or ``tools/test.py``."""
+
+    def describe(self, ticket: Optional[Ticket]) -> str:
+        """A ticket in a message: digest and sparsity, or 'no ticket (dense)'."""
+        if ticket is None:
+            return 'no ticket (trained dense, or by lth_mm < 0.2)'
+        return f'ticket {ticket.digest()} ({100 * ticket.sparsity:.2f} % sparse)'
+
+    # Best weights -----------------------------------------------------------------------------
+    def before_train(self, runner: Any) -> None:
+        """On resume, repeat the validation the checkpoint was written before (if it was due)."""
+        if self._resumed and validation_due(runner):
+            runner.logger.info(f'{type(self).__name__}: repeating the validation of the resumed '
+                               'checkpoint, which was written before it')
+            runner.val_loop.run()
+
+    def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
+        if not metrics or not self._training:
+            return
+        key = self.metric or next(iter(metrics))
+        if key not in metrics:
+            raise KeyError(f'{type(self).__name__}: metric {key!r} is not among the validation '
+                           f'metrics {sorted(metrics)}; set metric= to one of them')
+        rule = self.rule or ('less' if 'loss' in key else 'greater')
+        score = to_float(metrics[key])
+        best = self.best.get('score')
+        if score is None or (best is not None
+                             and not (score > best if rule == 'greater' else score < best)):
+            return
+        self.best = dict(metric=key, score=score, epoch=runner.epoch, iter=runner.iter)
+        self._best_state = capture_state(unwrap_model(runner))
+        self.new_best(runner)
+
+    def new_best(self, runner: Any) -> None:
+        """Called after the best weights changed."""
+
+    def reset_best(self) -> None:
+        self.best, self._best_state = {}, None
+
+    def test_at_best(self, runner: Any) -> Optional[float]:
+        """The test metric of the best weights (None without a test set or a validation)."""
+        if not (self.test_best and self._best_state is not None and has_test(runner)):
+            return None
+        model = unwrap_model(runner)
+        final_state = capture_state(model)
+        restore_state(model, self._best_state)
+        metrics = runner.test_loop.run()
+        restore_state(model, final_state)
+        runner.model.train()
+        return to_float(metrics.get(self.best.get('metric'))) if metrics else None
+
+    def round_row(self, runner: Any, started: float) -> Dict[str, Any]:
+        """The fields every record row has: sparsity, best validation, test at best, time."""
+        return dict(
+            sparsity=self.ticket.sparsity, remaining=1 - self.ticket.sparsity,
+            metric=self.best.get('metric'), best_val_metric=self.best.get('score'),
+            best_epoch=self.best.get('epoch'), best_iter=self.best.get('iter'),
+            test_metric=self.test_at_best(runner),
+            wall_time_s=round(time.time() - started, 2), ticket_digest=self.ticket.digest())
+
+
+def progress_line(row: Dict[str, Any]) -> str:
+    """``sparsity 78.40 %, val accuracy/top1 97.50 (epoch 40), test 96.94``."""
+    parts = [f'sparsity {100 * row["sparsity"]:.2f} %']
+    if row.get('best_val_metric') is not None:
+        when = (f'epoch {row["best_epoch"]}' if row.get('best_epoch')
+                else f'iter {row.get("best_iter")}')
+        parts.append(f'val {row["metric"]} {row["best_val_metric"]:.2f} ({when})')
+    if row.get('test_metric') is not None:
+        parts.append(f'test {row["test_metric"]:.2f}')
+    return ', '.join(parts)
+
+
+def format_seconds(seconds: float) -> str:
+    """``1 h 02 min``, ``3 min 05 s`` or ``42 s``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f'{seconds // 3600} h {seconds % 3600 // 60:02d} min'
+    if seconds >= 60:
+        return f'{seconds // 60} min {seconds % 60:02d} s'
+    return f'{seconds} s'
+
+
+def checkpoint_ticket(checkpoint: dict, where: Any = 'checkpoint') -> Optional[Ticket]:
+    """The ticket a checkpoint records (``lth_mm_ticket``), or None."""
+    state = checkpoint.get(CKPT_TICKET)
+    return Ticket.unpack(state, where) if state is not None else None
+
 
 def masks_equal_across_ranks(ticket: Ticket) -> Ticket:
     """Make every rank hold rank 0's ticket (a no-op outside distributed runs)."""
-    from mmengine.dist import broadcast_object_list, get_world_size
     if get_world_size() == 1:
         return ticket
     masks, card = ticket.state_tensors()
@@ -74,3 +251,11 @@ def masks_equal_across_ranks(ticket: Ticket) -> Ticket:
     broadcast_object_list(payload, src=0)
     received, card = payload[0]
     return Ticket.from_state({k: torch.from_numpy(v) for k, v in received.items()}, card)
+
+
+def to_float(value: Any) -> Optional[float]:
+    """``float(value)``, or None for None, NaN and infinities."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

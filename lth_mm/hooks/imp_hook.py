@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import math
 import os.path as osp
 import time
 from typing import Any, Dict, List, Optional, Sequence
@@ -10,24 +9,32 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 from mmengine.dist import barrier, is_main_process
 from mmengine.registry import HOOKS
-from mmengine.runner import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from ..core import CRITERIA, MODES, PruneScope, Ticket
 from ..core.atomic import atomic_write_bytes
 from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
-from ..core.ticket_file import pack_mask, unpack_mask
 from ..engine.round_report import format_table, plot_runs, write_summary
 from ..engine.runner_utils import (
     has_pretrained_init,
+    is_training,
     rebuild_param_schedulers,
     reset_best_checkpoint,
     reset_optimizer,
+    resume_source,
     seeded_generator,
     unwrap_model,
 )
-from .enforce import TicketEnforcingHook, masks_equal_across_ranks
+from ..engine.search_files import check_replay, claim_work_dir, expected_sparsity
+from .enforce import TicketEnforcingHook, format_seconds, masks_equal_across_ranks, progress_line
 
 REWINDS = ('lt', 'rewind_lt', 'pt_trans', 'pt', 'lr', 'reinit')
+#: Where a checkpoint keeps the search state.
+CKPT_IMP = 'lth_mm_imp'
+#: The arguments that define a search; a resume must repeat them.
+SEARCH_ARGS = ('rounds', 'rate', 'criterion', 'mode', 'scope', 'rewind', 'rewind_at',
+               'round_length', 'oneshot', 'masks_from', 'train_dense_round', 'keep_prefixes',
+               'reinit_prefixes', 'metric', 'rule')
 
 
 @HOOKS.register_module()
@@ -59,9 +66,12 @@ class IMPHook(TicketEnforcingHook):
 
     Note:
         The round boundary runs before the first epoch (iteration) of the next round, after the
-        last validation of the round. The round, the current ticket and the rewind point's
-        location travel in every mmengine checkpoint, so ``--resume`` continues a search
-        exactly. In distributed runs every rank holds rank 0's masks.
+        last validation of the round. The round, the current ticket, the round's best weights,
+        the rewind point's location and the search's defining arguments travel in every mmengine
+        checkpoint, so ``--resume`` continues a search exactly, and refuses a config that
+        defines another search. A new search refuses a work dir that holds an earlier one
+        (``overwrite``). ``tools/test.py`` with this hook evaluates a checkpoint under the ticket
+        it records. In distributed runs every rank holds rank 0's masks.
 
     Args:
         rounds: Pruning rounds after the dense round 0 (>= 1); the run trains ``rounds + 1``
@@ -93,6 +103,11 @@ class IMPHook(TicketEnforcingHook):
             (pre-trained) weights before any training, as the original ImageNet, SimCLR and MoCo
             IMP scripts do, and trains ``rounds`` rounds, the first already sparse.
         seed: Seed of random pruning and re-initialisation; defaults to the runner's seed.
+        overwrite: Delete the files of an earlier search in the work dir (``imp/``, the
+            checkpoints and ``last_checkpoint``) before starting; without it such a work dir is
+            refused.
+        allow_other_ticket: Start a search from ``load_from`` weights that were trained under
+            a ticket (a sparse checkpoint).
         mask_grads: See :class:`TicketEnforcingHook`.
     """
 
@@ -114,8 +129,11 @@ class IMPHook(TicketEnforcingHook):
                  test_best: bool = True,
                  train_dense_round: bool = True,
                  seed: Optional[int] = None,
+                 overwrite: bool = False,
+                 allow_other_ticket: bool = False,
                  mask_grads: bool = False) -> None:
-        super().__init__(mask_grads=mask_grads)
+        super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
+                         allow_other_ticket=allow_other_ticket)
         if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
             raise ValueError(f'IMPHook: rounds must be an integer >= 1, got {rounds!r}')
         if not isinstance(rate, (int, float)) or not 0.0 < rate < 1.0:
@@ -130,13 +148,14 @@ class IMPHook(TicketEnforcingHook):
             raise ValueError(f'IMPHook: rewind_at must be an integer >= 0, got {rewind_at!r}')
         if round_length is not None and (not isinstance(round_length, int) or round_length < 1):
             raise ValueError(f'IMPHook: round_length must be an integer >= 1, got {round_length!r}')
-        if rule not in (None, 'greater', 'less'):
-            raise ValueError(f"IMPHook: rule must be 'greater' or 'less', got {rule!r}")
         if oneshot and masks_from:
             raise ValueError('IMPHook: oneshot and masks_from exclude each other')
         if not train_dense_round and rewind in ('pt', 'rewind_lt'):
             raise ValueError(f'IMPHook: rewind={rewind!r} needs the dense round 0; '
                              'set train_dense_round=True')
+        if masks_from is not None and (not isinstance(masks_from, str) or masks_from == '???'):
+            raise ValueError(f'IMPHook: masks_from must be the tickets folder of an earlier '
+                             f'search (<work_dir>/imp/tickets), got {masks_from!r}')
         self.rounds = rounds
         self.rate = float(rate)
         self.criterion = criterion
@@ -149,27 +168,40 @@ class IMPHook(TicketEnforcingHook):
         self.masks_from = masks_from
         self.keep_prefixes = tuple(keep_prefixes)
         self.reinit_prefixes = tuple(reinit_prefixes)
-        self.metric = metric
-        self.rule = rule
-        self.test_best = test_best
         self.offset = 0 if train_dense_round else 1
         self.seed = seed
+        self.overwrite = bool(overwrite)
         # Search state (travels in checkpoints).
         self.round = 0
         self.records: List[Dict[str, Any]] = []
-        self.best: Dict[str, Any] = {}
         self.round_started = time.time()
         self._rewind_state: Optional[Dict[str, torch.Tensor]] = None
-        self._best_state: Optional[Dict[str, torch.Tensor]] = None
-        self._resumed = False
+        self._resume_ticket: Optional[Ticket] = None
+        self._replayed: List[float] = []
 
     # Set-up ------------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
-        """Check the config against the model and stretch the train loop to all rounds."""
+        """Check the config, the work dir and ``masks_from`` against the model, all before any
+        training or writing; then stretch the train loop to all rounds."""
         self.out_dir = osp.join(runner.work_dir, 'imp')
         self.ticket_dir = osp.join(self.out_dir, 'tickets')
         model = unwrap_model(runner)
         self.scope.select(model)  # raises now if the scope selects nothing
+        if is_training(runner):
+            resuming = resume_source(runner) is not None
+            if not resuming:
+                self._check_pretrained(runner)
+            if self.masks_from:
+                self._replayed = check_replay(self.masks_from, self.rounds, self.rate, model,
+                                              self.scope)
+            if self.seed is None:
+                self.seed = int(runner.seed) if runner.seed is not None else 0
+            self._stretch_loop(runner)
+            if not resuming:
+                claim_work_dir(runner.work_dir, self.out_dir, self.overwrite)
+        super().before_run(runner)
+
+    def _check_pretrained(self, runner: Any) -> None:
         pretrained = has_pretrained_init(runner)
         if self.rewind == 'lt' and pretrained:
             raise ValueError(f"IMPHook: rewind='lt' restarts from the random initialisation, but "
@@ -178,16 +210,6 @@ class IMPHook(TicketEnforcingHook):
         if self.rewind == 'pt_trans' and not pretrained:
             raise ValueError("IMPHook: rewind='pt_trans' rewinds to pre-trained weights, but the "
                              "config has neither load_from nor a Pretrained init_cfg")
-        if self.masks_from:
-            missing = [f'round_{r:02d}.safetensors' for r in range(1, self.rounds + 1)
-                       if not osp.isfile(self._replay_path(r))]
-            if missing:
-                raise FileNotFoundError(f'IMPHook: masks_from={self.masks_from!r} lacks '
-                                        f'{missing[:5]} (needs rounds 1..{self.rounds})')
-        if self.seed is None:
-            self.seed = int(runner.seed) if runner.seed is not None else 0
-        if isinstance(getattr(runner, '_train_loop', None), BaseLoop):
-            self._stretch_loop(runner)
 
     def _stretch_loop(self, runner: Any) -> None:
         loop = runner.train_loop
@@ -205,19 +227,42 @@ class IMPHook(TicketEnforcingHook):
                             f'got {type(loop).__name__}')
         if self.rewind == 'rewind_lt' and self.rewind_at >= self.length:
             raise ValueError(f'IMPHook: rewind_at={self.rewind_at} is not inside round 0 '
-                             f'({self.length} {"epochs" if self.by_epoch else "iterations"})')
-        runner.logger.info(
-            f'IMPHook: {self.rounds + 1 - self.offset} trained rounds of {self.length} '
-            f'{"epochs" if self.by_epoch else "iterations"}, rate {self.rate}, {self.criterion} '
-            f'{self.mode} pruning, rewind {self.rewind!r}; final sparsity '
-            f'{1 - (1 - self.rate) ** self.rounds:.4f}')
+                             f'({self.length} {self.unit})')
+        pruning = (f'replaying the tickets of {self.masks_from} (sparsities '
+                   + ', '.join(f'{100 * s:.2f}' for s in self._replayed) + ' %)'
+                   if self.masks_from else
+                   f'rate {self.rate}, {self.criterion} {self.mode} pruning'
+                   + (' in one shot' if self.oneshot else '')
+                   + f'; final sparsity {100 * expected_sparsity(self.rate, self.rounds):.2f} %')
+        runner.logger.info(f'IMPHook: {self.trained_rounds} trained rounds of {self.length} '
+                           f'{self.unit}, rewind {self.rewind!r}, {pruning}')
+
+    @property
+    def unit(self) -> str:
+        return 'epochs' if self.by_epoch else 'iterations'
+
+    @property
+    def trained_rounds(self) -> int:
+        return self.rounds + 1 - self.offset
+
+    def search_args(self) -> Dict[str, Any]:
+        """The arguments that define the search, as they travel in checkpoints."""
+        values = dict(self.__dict__, scope=self.scope.to_dict(),
+                      round_length=f'{self.length} {self.unit}',
+                      train_dense_round=not self.offset,
+                      keep_prefixes=list(self.keep_prefixes),
+                      reinit_prefixes=list(self.reinit_prefixes))
+        return {key: values[key] for key in SEARCH_ARGS}
 
     def before_train(self, runner: Any) -> None:
         """Start round 0 (dense) unless a resumed checkpoint already set the search state."""
         if self._resumed:
+            self.set_ticket(runner, self._resume_ticket)
+            super().before_train(runner)  # the validation the checkpoint was written before
             return
         model = unwrap_model(runner)
-        self.round, self.records, self.best = 0, [], {}
+        self.round, self.records = 0, []
+        self.reset_best()
         self.round_started = time.time()
         ticket = Ticket.dense(model, self.scope)
         self.set_ticket(runner, ticket)
@@ -257,34 +302,20 @@ class IMPHook(TicketEnforcingHook):
 
     def _end_round(self, runner: Any) -> None:
         """Record the round: best validation, test at the best weights, summary files."""
-        model = unwrap_model(runner)
         if self.round == 0:
             self._finish_dense_round(runner)
-        final_state = None
-        test_metric = None
-        if self.test_best and self._best_state is not None and self._has_test(runner):
-            final_state = capture_state(model)
-            restore_state(model, self._best_state)
-            metrics = runner.test_loop.run()
-            test_metric = metrics.get(self.best.get('metric')) if metrics else None
-            restore_state(model, final_state)
-            runner.model.train()
-        row = dict(
-            round=self.round, sparsity=self.ticket.sparsity, remaining=1 - self.ticket.sparsity,
-            metric=self.best.get('metric'), best_val_metric=self.best.get('score'),
-            best_epoch=self.best.get('epoch'), best_iter=self.best.get('iter'),
-            test_metric=_to_float(test_metric),
-            wall_time_s=round(time.time() - self.round_started, 2),
-            ticket=osp.relpath(self._ticket_path(self.round), runner.work_dir),
-            ticket_digest=self.ticket.digest(),
-            best_checkpoint=(osp.relpath(self._best_path(self.round), runner.work_dir)
-                             if self._best_state is not None else None),
-            layers={r['name']: r['sparsity'] for r in self.ticket.layer_table()})
+        row = dict(round=self.round, **self.round_row(runner, self.round_started),
+                   ticket=osp.relpath(self._ticket_path(self.round), runner.work_dir),
+                   best_checkpoint=(osp.relpath(self._best_path(self.round), runner.work_dir)
+                                    if self._best_state is not None else None),
+                   layers={r['name']: r['sparsity'] for r in self.ticket.layer_table()})
         self.records = [r for r in self.records if r['round'] != self.round] + [row]
-        runner.logger.info(
-            f'IMPHook: round {self.round} done: sparsity {row["sparsity"]:.4f}, best '
-            f'{row["metric"]} {row["best_val_metric"]} (epoch {row["best_epoch"]}), '
-            f'test at best {row["test_metric"]}, ticket {row["ticket_digest"]}')
+        done = self.round + 1 - self.offset
+        mean = sum(r['wall_time_s'] for r in self.records) / len(self.records)
+        eta = (f'; ETA {format_seconds(mean * (self.trained_rounds - done))}'
+               if done < self.trained_rounds else '')
+        runner.logger.info(f'IMPHook: round {self.round}/{self.rounds} done in '
+                           f'{format_seconds(row["wall_time_s"])}: {progress_line(row)}{eta}')
         scalars = {'imp/sparsity': row['sparsity']}
         for key in ('best_val_metric', 'test_metric'):
             if row[key] is not None:
@@ -304,9 +335,8 @@ class IMPHook(TicketEnforcingHook):
         if self.oneshot:
             dense = Ticket.dense(model, self.scope)
             for rnd in range(1, self.rounds + 1):
-                target = 1.0 - (1.0 - self.rate) ** rnd
-                ticket = dense.prune_to(model, target, self.criterion, self.mode,
-                                        seeded_generator(self.seed + rnd),
+                ticket = dense.prune_to(model, expected_sparsity(self.rate, rnd), self.criterion,
+                                        self.mode, seeded_generator(self.seed + rnd),
                                         notes=f'one-shot {self.criterion} to round {rnd}')
                 ticket.card['round'] = rnd
                 self._save_ticket(masks_equal_across_ranks(ticket), rnd)
@@ -340,66 +370,69 @@ class IMPHook(TicketEnforcingHook):
         reset_optimizer(runner)
         rebuild_param_schedulers(runner)
         reset_best_checkpoint(runner)
-        self.best, self._best_state = {}, None
+        self.reset_best()
         self.round_started = time.time()
         runner.model.train()
         runner.logger.info(f'IMPHook: round {self.round} starts at sparsity '
-                           f'{ticket.sparsity:.4f} (rewind {self.rewind!r}, ticket '
+                           f'{100 * ticket.sparsity:.2f} % (rewind {self.rewind!r}, ticket '
                            f'{ticket.digest()})')
 
-    # Best weights of the round -----------------------------------------------------------------
-    def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
-        if not metrics:
-            return
-        key = self.metric or next(iter(metrics))
-        if key not in metrics:
-            raise KeyError(f'IMPHook: metric {key!r} is not among the validation metrics '
-                           f'{sorted(metrics)}; set IMPHook(metric=...)')
-        rule = self.rule or ('less' if 'loss' in key else 'greater')
-        score = _to_float(metrics[key])
-        best = self.best.get('score')
-        if best is not None and not (score > best if rule == 'greater' else score < best):
-            return
-        self.best = dict(metric=key, score=score, epoch=runner.epoch, iter=runner.iter)
-        self._best_state = capture_state(unwrap_model(runner))
+    def new_best(self, runner: Any) -> None:
+        """Keep the round's best weights as a file too (``round_XX_best.pth``)."""
         if is_main_process():
             buffer = io.BytesIO()
-            torch.save({'state_dict': self._best_state,
+            torch.save({'state_dict': self._best_state, 'lth_mm_ticket': self.ticket.pack(),
                         'meta': dict(self.best, round=self.round, sparsity=self.ticket.sparsity)},
                        buffer)
             atomic_write_bytes(self._best_path(self.round), buffer.getvalue())
 
     # Checkpoints -------------------------------------------------------------------------------
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        masks, card = self.ticket.state_tensors()
-        checkpoint['lth_mm_imp'] = dict(
-            round=self.round, records=self.records, best=self.best, seed=self.seed,
-            round_elapsed=time.time() - self.round_started, card=card,
-            shapes={k: list(v.shape) for k, v in masks.items()},
-            masks={k: torch.from_numpy(pack_mask(v)) for k, v in masks.items()},
+        super().before_save_checkpoint(runner, checkpoint)
+        checkpoint[CKPT_IMP] = dict(
+            args=self.search_args(), round=self.round, records=self.records, seed=self.seed,
+            round_elapsed=time.time() - self.round_started,
             rewind_file=(osp.relpath(self._rewind_path(), runner.work_dir)
                          if self._rewind_state is not None else None))
 
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        state = checkpoint.get('lth_mm_imp')
-        if state is None or not runner._resume:
-            return
-        masks = {k: unpack_mask(v.numpy(), tuple(state['shapes'][k]))
-                 for k, v in state['masks'].items()}
-        self.round, self.records, self.best = state['round'], state['records'], state['best']
-        self.seed = state['seed']
+    def resume_ticket(self, runner: Any, loaded: Optional[Ticket], checkpoint: dict) -> None:
+        """Continue the search the checkpoint was written by, if this config defines the same."""
+        state = checkpoint.get(CKPT_IMP)
+        if state is None or 'args' not in state or loaded is None:
+            raise ValueError(
+                f'IMPHook: cannot resume from {self._source}: it holds no IMP search state (it '
+                'was written by a run without IMPHook, or by lth_mm < 0.2). Start a new search '
+                '(load_from=CHECKPOINT without --resume, in a new work dir) instead.')
+        now = self.search_args()
+        diffs = [f'{key}={state["args"].get(key)!r} (now {now[key]!r})' for key in SEARCH_ARGS
+                 if state['args'].get(key) != now[key]]
+        if diffs:
+            raise ValueError(
+                f'IMPHook: the search in {self._source} was started with other arguments: '
+                + '; '.join(diffs) + '. Resume it with the arguments it was started with (repeat '
+                'the --cfg-options of the first run), or start a new search in another work dir.')
+        self.round, self.records, self.seed = state['round'], state['records'], state['seed']
         self.round_started = time.time() - state['round_elapsed']
-        self.set_ticket(runner, Ticket.from_state(masks, state['card']))
+        self._resume_ticket = loaded
         # The rewind point is stored once, beside the tickets; the checkpoint only says it exists.
         self._rewind_state = load_state(self._rewind_path()) if state['rewind_file'] else None
-        self._best_state = None
-        if self.best and osp.isfile(self._best_path(self.round)):
-            saved = torch.load(self._best_path(self.round), map_location='cpu', weights_only=True)
-            self._best_state, self.best = saved['state_dict'], {
-                k: saved['meta'][k] for k in ('metric', 'score', 'epoch', 'iter')}
-        self._resumed = True
         runner.logger.info(f'IMPHook: resumed round {self.round} at sparsity '
-                           f'{self.ticket.sparsity:.4f}')
+                           f'{100 * loaded.sparsity:.2f} %')
+
+    def loaded_ticket(self, runner: Any, loaded: Optional[Ticket]) -> None:
+        """``tools/test.py`` evaluates under the checkpoint's ticket; a search starts dense."""
+        if not self._training:
+            if loaded is not None:
+                self.set_ticket(runner, loaded)
+            runner.logger.info(f'IMPHook: {self._source} records {self.describe(loaded)}; '
+                               'evaluated with it')
+            return
+        if loaded is not None and loaded.sparsity > 0 and not self.allow_other_ticket:
+            raise ValueError(
+                f'IMPHook: load_from={self._source} was trained under '
+                f'{self.describe(loaded)}; the search would start dense from these sparse '
+                'weights. Load the dense weights you mean to search from, resume the search that '
+                'wrote it (--resume), or set allow_other_ticket=True to start from them anyway.')
 
     # Files -------------------------------------------------------------------------------------
     def _ticket_path(self, rnd: int) -> str:
@@ -427,15 +460,3 @@ class IMPHook(TicketEnforcingHook):
         if self._rewind_state is None:
             raise RuntimeError(f'IMPHook: no rewind point was captured for rewind={self.rewind!r}')
         return self._rewind_state
-
-    @staticmethod
-    def _has_test(runner: Any) -> bool:
-        return runner.cfg.get('test_dataloader') is not None and runner.cfg.get(
-            'test_evaluator') is not None
-
-
-def _to_float(value: Any) -> Optional[float]:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None

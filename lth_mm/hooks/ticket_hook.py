@@ -1,14 +1,21 @@
 """Training with a fixed ticket: the transfer experiment."""
 from __future__ import annotations
 
+import os.path as osp
+import time
 from typing import Any, Optional, Sequence
 
+from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
 from ..core import Ticket, keymap
 from ..core.rewind import reinitialize
-from ..engine.runner_utils import unwrap_model
-from .enforce import TicketEnforcingHook
+from ..engine.round_report import write_summary
+from ..engine.runner_utils import seeded_generator, unwrap_model
+from .enforce import TicketEnforcingHook, format_seconds, progress_line
+
+#: Where a checkpoint keeps the time the run has trained so far.
+CKPT_RUN = 'lth_mm_ticket_run'
 
 
 @HOOKS.register_module()
@@ -19,9 +26,17 @@ class TicketHook(TicketEnforcingHook):
     pre-trained weights, this is the paper's transfer: the mask of task A on the original
     pre-trained weights, fine-tuned once with the downstream recipe.
 
+    At the end of training the run is recorded in ``<work_dir>/ticket/summary.json`` (and
+    ``.csv``): the ticket (path, digest, card), the best validation metric and its epoch, and
+    the test metric of the best weights, as the paper reports.
+
     Note:
         The ticket is bound in ``before_train`` (after weights are loaded) and again before
-        validation and test, so ``tools/test.py`` with this hook evaluates the sparse model.
+        validation and test. A checkpoint loaded by ``load_from`` or ``tools/test.py`` must have
+        been trained under this very ticket, or be dense when training starts (the transfer);
+        evaluating a checkpoint trained without this ticket (which would prune it and report
+        the pruned accuracy) or fine-tuning one trained under another ticket is an error unless
+        ``allow_other_ticket``.
 
     Args:
         ticket: Path to a ticket file (``Ticket.save``) or to a mask file of the original code
@@ -31,18 +46,30 @@ class TicketHook(TicketEnforcingHook):
             :mod:`lth_mm.core.keymap`, or None (keys used as they are).
         prefix: Prepended to the ticket keys after ``key_map`` (``'backbone.'``).
         reverse: Use the complementary mask (an ablation of the paper).
+        randomize: Use a random ticket over the same weights with exactly as many kept (seeded
+            by ``seed``): the random-ticket baseline at the ticket's sparsity.
         reinit: Re-initialise the model randomly (seeded by ``seed``) before applying the
             mask: the "same mask, random initialisation" baseline.
         reinit_prefixes: Only re-initialise the modules under these prefixes.
-        seed: Seed of the re-initialisation.
+        seed: Seed of the re-initialisation and of ``randomize``.
         strict: Fail when the model has prunable weights the ticket does not cover.
+        metric, rule, test_best: What picks the best weights and whether the test set is
+            evaluated with them (see :class:`TicketEnforcingHook`).
+        allow_other_ticket: Evaluate or fine-tune a checkpoint recorded under another ticket
+            (or, in ``tools/test.py``, under none) with this one.
+        allow_pickle: Read an original-code mask file by full unpickling when it holds more
+            than plain data (runs code from the file: only for files you trust).
         mask_grads: See :class:`TicketEnforcingHook`.
     """
 
     def __init__(self, ticket: str, key_map: Optional[str] = 'auto', prefix: str = '',
-                 reverse: bool = False, reinit: bool = False, reinit_prefixes: Sequence[str] = (),
-                 seed: int = 0, strict: bool = False, mask_grads: bool = False) -> None:
-        super().__init__(mask_grads=mask_grads)
+                 reverse: bool = False, randomize: bool = False, reinit: bool = False,
+                 reinit_prefixes: Sequence[str] = (), seed: int = 0, strict: bool = False,
+                 metric: Optional[str] = None, rule: Optional[str] = None,
+                 test_best: bool = True, allow_other_ticket: bool = False,
+                 allow_pickle: bool = False, mask_grads: bool = False) -> None:
+        super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
+                         allow_other_ticket=allow_other_ticket)
         if not isinstance(ticket, str) or not ticket or ticket == '???':
             raise ValueError(f'TicketHook: ticket must be a file path, got {ticket!r} '
                              "(set it with --cfg-options custom_hooks.0.ticket=PATH)")
@@ -50,37 +77,67 @@ class TicketHook(TicketEnforcingHook):
         self.key_map = key_map
         self.prefix = prefix
         self.reverse = bool(reverse)
+        self.randomize = bool(randomize)
         self.reinit = bool(reinit)
         self.reinit_prefixes = tuple(reinit_prefixes)
         self.seed = int(seed)
         self.strict = bool(strict)
+        self.allow_pickle = bool(allow_pickle)
+        self._started = time.time()
 
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
-        try:
-            ticket = Ticket.load(self.ticket_path)
-        except ValueError as err:
-            if 'Ticket.from_torch_prune' not in str(err):
-                raise
-            ticket = Ticket.from_torch_prune(self.ticket_path)
+        ticket = Ticket.read(self.ticket_path, self.allow_pickle)
         if self.key_map is not None and not set(ticket) <= set(dict(model.named_parameters())):
             dst = keymap.detect_scheme(model.state_dict())
             ticket, _ = keymap.convert_ticket(ticket, dst=dst, src=self.key_map)
         if self.prefix:
             ticket = ticket.add_prefix(self.prefix)
         ticket.check(model, strict=self.strict)
+        if self.randomize:
+            ticket = ticket.random_like(seeded_generator(self.seed))
         return ticket.reverse() if self.reverse else ticket
 
     def before_run(self, runner: Any) -> None:
         """Fail early on a ticket that does not fit the model."""
         self._loaded = self.load_ticket(unwrap_model(runner))
-        runner.logger.info(f'TicketHook: {self.ticket_path}: {self._loaded!r}')
+        runner.logger.info(f'TicketHook: {self.ticket_path}: {self._loaded!r}'
+                           + (' (randomized)' if self.randomize else '')
+                           + (' (reversed)' if self.reverse else ''))
+        super().before_run(runner)
+
+    def loaded_ticket(self, runner: Any, loaded: Optional[Ticket]) -> None:
+        """Weights must have been trained under this ticket, or be dense at the start of a run."""
+        if loaded == self._loaded or (loaded is None and self._training):
+            return
+        message = (f'TicketHook: {self._source} records {self.describe(loaded)}, this hook holds '
+                   f'{self.describe(self._loaded)} from {self.ticket_path}')
+        if self.allow_other_ticket:
+            runner.logger.warning(f'{message}; going on (allow_other_ticket=True)')
+        elif self._training:
+            raise ValueError(f'{message}: fine-tuning it would mix two tickets. Start from the '
+                             'dense pre-trained weights, or set allow_other_ticket=True.')
+        else:
+            raise ValueError(f'{message}: evaluating it would prune it to this ticket and report '
+                             'that accuracy. Evaluate it with the config and ticket it was '
+                             'trained with, or set allow_other_ticket=True '
+                             '(--cfg-options custom_hooks.<i>.allow_other_ticket=True).')
+
+    def resume_ticket(self, runner: Any, loaded: Optional[Ticket], checkpoint: dict) -> None:
+        if loaded != self._loaded and not self.allow_other_ticket:
+            raise ValueError(f'TicketHook: the run in {self._source} was trained under '
+                             f'{self.describe(loaded)}; the config now holds '
+                             f'{self.describe(self._loaded)} ({self.ticket_path}). Resume with '
+                             'the ticket it was started with, or set allow_other_ticket=True.')
+        self._started = time.time() - checkpoint.get(CKPT_RUN, {}).get('elapsed', 0.0)
 
     def before_train(self, runner: Any) -> None:
-        model = unwrap_model(runner)
-        if self.reinit or self.reinit_prefixes:
-            reinitialize(model, self.seed, self.reinit_prefixes or None)
+        if not self._resumed:
+            if self.reinit or self.reinit_prefixes:
+                reinitialize(unwrap_model(runner), self.seed, self.reinit_prefixes or None)
+            self._started = time.time()
         self.set_ticket(runner, self._loaded)
+        super().before_train(runner)
 
     def before_val(self, runner: Any) -> None:
         if self.ticket is None:
@@ -89,3 +146,18 @@ class TicketHook(TicketEnforcingHook):
     def before_test(self, runner: Any) -> None:
         if self.ticket is None:
             self.set_ticket(runner, self._loaded)
+
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        super().before_save_checkpoint(runner, checkpoint)
+        checkpoint[CKPT_RUN] = dict(elapsed=time.time() - self._started)
+
+    def after_train(self, runner: Any) -> None:
+        """Record the run: which ticket, the best validation and the test metric at it."""
+        card = self._loaded.card
+        row = dict(round=card.get('round'), **self.round_row(runner, self._started),
+                   ticket=osp.abspath(self.ticket_path), reversed=self.reverse,
+                   randomized=self.randomize, ticket_card=card)
+        runner.logger.info(f'TicketHook: done in {format_seconds(row["wall_time_s"])}: '
+                           f'{progress_line(row)}')
+        if is_main_process():
+            write_summary([row], osp.join(runner.work_dir, 'ticket'))

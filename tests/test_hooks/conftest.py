@@ -109,8 +109,9 @@ def write_config(path: Path, cfg: Config, probe: bool = False) -> Path:
 
 def tool_env(extra_path: Path) -> dict:
     import os
+    import sys
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(extra_path)]),
-                OMP_NUM_THREADS='1')
+                OMP_NUM_THREADS='1', PYTHON=sys.executable)
 
 
 from mmengine.hooks import Hook  # noqa: E402
