@@ -14,10 +14,10 @@ lint: install
 	$(PYTHON) -m ruff check lth_mm tools tests configs
 
 demo: install
-	$(PYTHON) tools/demo.py
+	$(PYTHON) tools/demo.py imp $(DEMO_ARGS)
 
 demo-transfer: install
-	$(PYTHON) tools/demo_transfer.py
+	$(PYTHON) tools/demo.py transfer $(DEMO_ARGS)
 
 clean:
 	rm -rf work_dirs .pytest_cache .ruff_cache .hypothesis

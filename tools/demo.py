@@ -1,90 +1,222 @@
-"""The main job on built-in data: an IMP ticket search on scikit-learn's digits with two baselines.
+"""Run a built-in demo: its training runs (in parallel where they may), progress, and its table.
 
-Runs three trainings through ``tools/train.py`` (MMEngine Runner, MMPretrain ResNet-18 of width
-32, lth_mm's IMPHook), each ``rounds + 1`` rounds at the same sparsities:
+A demo (``tools/demos/``) is a list of ``tools/train.py`` runs and the table their records make
+(``IMPHook``'s ``imp/summary.json``, ``TicketHook``'s ``ticket/summary.json``). This runner starts
+each run once the runs it needs have finished, ``--jobs`` at a time, each with its torch threads
+pinned (``--threads``), and prints one line per finished round (round, sparsity, validation and
+test metric, seconds, the run's ETA) while the full logs go to ``<work_dir>/<seed>/<run>.log``.
+With several ``--seeds`` every run is repeated per seed and the table shows the mean and the
+range. Writes ``summary.md``, ``summary.csv`` and ``curve.png`` into the work dir.
 
-1. IMP (magnitude pruning, rewind to the random initialisation): the lottery ticket;
-2. iterative random pruning: a random mask of the same sparsity;
-3. the IMP masks with a fresh random initialisation every round.
+Examples::
 
-Then prints the test accuracy at the best-validation epoch per round and run, and writes
-``summary.csv``, ``summary.md`` and ``sparsity_curve.png`` into the work dir.
-
-Example:
-    python tools/demo.py --work-dir work_dirs/demo
+    python tools/demo.py imp                       # make demo
+    python tools/demo.py transfer --seeds 0 1 2    # make demo-transfer, three seeds
+    python tools/demo.py imp --quick               # a smoke test of the whole demo
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Dict, List, Optional, Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'tools'))
+
+from demos import DEMOS, Demo, Run  # noqa: E402
 
 from lth_mm.core.atomic import atomic_write_text  # noqa: E402
-from lth_mm.engine.round_report import format_table, plot_runs, read_summary, runs_csv  # noqa: E402
-
-RUNS = (
-    ('IMP ticket', 'configs/demo/imp_digits_resnet18_w32.py', 'imp'),
-    ('random mask', 'configs/demo/random_digits_resnet18_w32.py', 'random'),
-    ('IMP mask, re-init', 'configs/demo/reinit_digits_resnet18_w32.py', 'reinit'),
+from lth_mm.engine.round_report import (  # noqa: E402
+    aggregate_seeds,
+    format_table,
+    plot_runs,
+    read_summary,
+    runs_csv,
 )
 
 
-def parse_args() -> argparse.Namespace:
+def is_progress(text: str) -> bool:
+    """The hooks' log lines the runner shows: one per finished round or run."""
+    return (text.startswith('IMPHook: round ') and ' done in ' in text
+            or text.startswith('TicketHook: done'))
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo', help='where the runs go')
-    parser.add_argument('--rounds', type=int, default=10, help='pruning rounds after round 0')
-    parser.add_argument('--rate', type=float, default=0.4, help='fraction pruned per round')
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='epochs per round (default: the config, 12)')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the runs')
-    return parser.parse_args()
+    sub = parser.add_subparsers(dest='demo', required=True)
+    for demo in DEMOS.values():
+        demo_parser = sub.add_parser(demo.name, help=demo.title)
+        demo_parser.add_argument('--work-dir', help='where the runs go (default: '
+                                 f'work_dirs/demo_{demo.name})')
+        demo_parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                                 help='repeat every run with each seed (mean and range shown)')
+        demo_parser.add_argument('--jobs', type=int, default=None,
+                                 help=f'runs at once (default: the usable cores, '
+                                 f'{usable_cores()} here)')
+        demo_parser.add_argument('--threads', type=int, default=None,
+                                 help='torch threads per run (default: cores / jobs)')
+        demo_parser.add_argument('--quick', action='store_true',
+                                 help='a smoke test: tiny network, few rounds, one epoch a run')
+        demo.arguments(demo_parser)
+    args = parser.parse_args(argv)
+    demo = DEMOS[args.demo]
+    if args.quick:
+        for key, value in demo.quick.items():
+            setattr(args, key, value)
+    cores = usable_cores()
+    args.jobs = args.jobs or cores
+    args.threads = args.threads or max(1, cores // args.jobs)
+    if args.jobs < 1 or args.threads < 1:
+        parser.error('--jobs and --threads must be >= 1')
+    args.work_dir = Path(args.work_dir or f'work_dirs/demo_{demo.name}')
+    if not args.work_dir.is_absolute():
+        args.work_dir = ROOT / args.work_dir
+    return args
 
 
-def train(config: str, work_dir: Path, options: list) -> None:
-    cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(ROOT / config),
-           '--work-dir', str(work_dir), '--cfg-options', *options]
-    env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
-    log = work_dir.with_suffix('.log')
-    work_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, 'w') as handle:
-        result = subprocess.run(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        tail = ''.join(log.read_text().splitlines(keepends=True)[-30:])
-        raise SystemExit(f'demo: {config} failed (exit {result.returncode}); log {log}:\n{tail}')
+class Job:
+    """One run of one seed: a ``tools/train.py`` process, its log, and its progress lines."""
+
+    def __init__(self, run: Run, seed: int, seed_dir: Path, threads: int, label: str) -> None:
+        self.run, self.seed, self.seed_dir, self.label = run, seed, seed_dir, label
+        self.work_dir = seed_dir / run.name
+        self.log = seed_dir / f'{run.name}.log'
+        options = [o.replace('{work}', str(seed_dir)) for o in run.options]
+        self.cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(ROOT / run.config),
+                    '--work-dir', str(self.work_dir), '--cfg-options',
+                    f'randomness.seed={seed}', *options]
+        self.env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS=str(threads),
+                        MKL_NUM_THREADS=str(threads),
+                        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]))
+        self.process: Optional[subprocess.Popen] = None
+        self.started = self.ended = 0.0
+
+    def start(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)  # each run starts afresh
+        self.work_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.started = time.time()
+        self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, bufsize=1)
+        threading.Thread(target=self._follow, daemon=True).start()
+
+    def _follow(self) -> None:
+        with open(self.log, 'w') as log:
+            for line in self.process.stdout:
+                log.write(line)
+                text = line.split(' - INFO - ', 1)[-1].strip()
+                if is_progress(text):
+                    say(f'[{self.label}] {text}')
+
+    def poll(self) -> Optional[int]:
+        code = self.process.poll() if self.process else None
+        if code is not None and not self.ended:
+            self.process.wait()
+            self.ended = time.time()
+        return code
 
 
-def main() -> None:
-    args = parse_args()
-    work_dir = (ROOT / args.work_dir).resolve()
-    runs = {}
-    for label, config, name in RUNS:
-        options = [f'custom_hooks.0.rounds={args.rounds}', f'custom_hooks.0.rate={args.rate}',
-                   f'randomness.seed={args.seed}']
-        if args.epochs:
-            options += [f'train_cfg.max_epochs={args.epochs}',
-                        f'param_scheduler.1.milestones=[{args.epochs // 2},{3 * args.epochs // 4}]']
-        if name == 'reinit':
-            options.append(f'custom_hooks.0.masks_from={work_dir / "imp" / "imp" / "tickets"}')
-        start = time.time()
-        print(f'[demo] {label}: {config} ({args.rounds + 1} rounds) ...', flush=True)
-        train(config, work_dir / name, options)
-        runs[label] = read_summary(work_dir / name)
-        print(f'[demo] {label}: done in {time.time() - start:.0f} s', flush=True)
-    table = format_table(runs)
-    atomic_write_text(work_dir / 'summary.md',
-                      'Test accuracy (%) at the best-validation epoch, digits, ResNet-18 w32\n\n'
-                      f'```\n{table}\n```\n')
-    atomic_write_text(work_dir / 'summary.csv', runs_csv(runs))
-    plot_runs(runs, work_dir / 'sparsity_curve.png',
-              title='Digits, ResNet-18 (width 32): IMP ticket vs baselines')
-    print('\nTest accuracy (%) at the best-validation epoch:\n' + table)
-    print(f'\n[demo] wrote {work_dir / "summary.csv"}, {work_dir / "sparsity_curve.png"}')
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_all(jobs: List[Job], parallel: int) -> None:
+    """Run the jobs, ``parallel`` at a time, each once the runs it needs (same seed) are done."""
+    waiting, running, done = list(jobs), [], []
+    started = time.time()
+    while waiting or running:
+        finished = {(j.run.name, j.seed) for j in done}
+        for job in [j for j in waiting if all((n, j.seed) in finished for n in j.run.needs)]:
+            if len(running) >= parallel:
+                break
+            waiting.remove(job)
+            job.start()
+            running.append(job)
+        time.sleep(0.2)
+        for job in list(running):
+            code = job.poll()
+            if code is None:
+                continue
+            running.remove(job)
+            if code != 0:
+                for other in running:
+                    other.process.terminate()
+                tail = ''.join(job.log.read_text().splitlines(keepends=True)[-30:])
+                raise SystemExit(f'demo: {job.label} ({job.run.config}) failed (exit {code}); '
+                                 f'log {job.log}:\n{tail}')
+            done.append(job)
+            elapsed = time.time() - started
+            left = len(waiting) + len(running)
+            mean = sum(j.ended - j.started for j in done) / len(done)
+            eta = f', ETA {_seconds(mean * left / parallel)}' if left else ''
+            say(f'[demo] {job.label} finished in {_seconds(job.ended - job.started)}; '
+                f'{len(done)}/{len(jobs)} runs done in {_seconds(elapsed)}{eta}')
+
+
+def _seconds(seconds: float) -> str:
+    from lth_mm.hooks.enforce import format_seconds
+    return format_seconds(seconds)
+
+
+def table_rows(demo_runs: List[Run], seed_dir: Path) -> Dict[str, List[dict]]:
+    """The record rows of one seed's runs, by table column."""
+    columns: Dict[str, List[dict]] = {}
+    for run in demo_runs:
+        if not run.columns:
+            continue
+        found = read_summary(seed_dir / run.name / ('imp' if run.round is None else 'ticket'))
+        found = [dict(row, round=run.round) for row in found] if run.round is not None else found
+        for column in run.columns:
+            columns.setdefault(column, []).extend(found)
+    return columns
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
+    args = parse_args(argv)
+    demo: Demo = DEMOS[args.demo]
+    demo_runs = demo.runs(args)
+    several = len(args.seeds) > 1
+    seed_dirs = {seed: args.work_dir / f'seed_{seed}' if several else args.work_dir
+                 for seed in args.seeds}
+    jobs = [Job(run, seed, seed_dirs[seed], args.threads,
+                f'{run.name} seed {seed}' if several else run.name)
+            for seed in args.seeds for run in demo_runs]
+    say(f'[demo] {demo.title}: {len(jobs)} runs ({len(demo_runs)} x {len(args.seeds)} seeds), '
+        f'{args.jobs} at a time with {args.threads} torch thread(s) each; logs in '
+        f'{args.work_dir}')
+    started = time.time()
+    run_all(jobs, args.jobs)
+    report = aggregate_seeds([table_rows(demo_runs, seed_dirs[s]) for s in args.seeds])
+    order = [c for c in demo.columns or () if c in report]
+    report = {c: report[c] for c in order + [c for c in report if c not in order]}
+    table = format_table(report)
+    settings = (f'seeds {" ".join(map(str, args.seeds))}; {args.jobs} runs at a time, '
+                f'{args.threads} thread(s) each; wall time {_seconds(time.time() - started)}'
+                + ('; --quick' if args.quick else ''))
+    atomic_write_text(args.work_dir / 'summary.md', f'# {demo.title}\n\n{demo.notes}\n\n'
+                      f'```\n{table}\n```\n\nSettings: {settings}\n')
+    atomic_write_text(args.work_dir / 'summary.csv', runs_csv(
+        report, ('round', 'sparsity', 'best_val_metric', 'test_metric', 'test_metric_min',
+                 'test_metric_max', 'n')))
+    plot_runs({k: v for k, v in report.items() if k in (demo.plot_columns or report)},
+              args.work_dir / 'curve.png', title=demo.title)
+    say(f'\n{demo.notes}\n\n{table}\n\n[demo] {settings}')
+    say(f'[demo] wrote {args.work_dir / "summary.md"}, {args.work_dir / "summary.csv"}, '
+        f'{args.work_dir / "curve.png"}')
+    return report
 
 
 if __name__ == '__main__':

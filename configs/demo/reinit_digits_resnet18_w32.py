@@ -3,5 +3,5 @@ _base_ = ['./imp_digits_resnet18_w32.py']
 
 custom_hooks = [
     dict(type='IMPHook', rounds=10, rate=0.4, rewind='reinit', metric='accuracy/top1',
-         masks_from='work_dirs/demo/imp/imp/tickets'),
+         masks_from='work_dirs/demo_imp/imp/imp/tickets'),
 ]

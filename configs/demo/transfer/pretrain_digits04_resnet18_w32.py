@@ -1,6 +1,6 @@
 # Ticket-transfer demo, step 1: dense "pre-training" on the source task, digits 0-4.
-# The final weights are the demo's pre-trained weights (tools/demo_transfer.py copies them to
-# work_dirs/demo_transfer/pretrained.pth).
+# Its last checkpoint (work_dirs/demo_transfer/pretrain/epoch_12.pth) holds the demo's pre-trained
+# weights: the IMP search and every fine-tuning start from it (load_from).
 _base_ = ['../../_base_/digits_resnet18_w32.py']
 
 source_digits = (0, 1, 2, 3, 4)

@@ -1,0 +1,136 @@
+"""tools/demo.py: the shared demo runner, its tables over seeds, and both demos end to end."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lth_mm.compat import load_local_checkpoint
+from lth_mm.core import Ticket
+from lth_mm.engine.round_report import aggregate_seeds, format_table, plot_runs
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / 'tools' / 'demo.py'
+
+
+@pytest.fixture(scope='module')
+def demo():
+    spec = importlib.util.spec_from_file_location('lth_mm_demo', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_parse_args_and_the_run_lists(demo):
+    args = demo.parse_args(['transfer', '--jobs', '2'])
+    assert (args.rounds, args.rate, args.threads) == (5, 0.6, max(1, demo.usable_cores() // 2))
+    runs = {run.name: run for run in demo.DEMOS['transfer'].runs(args)}
+    assert set(runs) == {'pretrain', 'imp', 'dense', 'scratch'} | {
+        f'{kind}_round_{r:02d}' for kind in ('imp', 'random') for r in range(1, 6)}
+    assert runs['imp'].needs == ('pretrain', ) and runs['random_round_03'].needs == ('imp', )
+    assert 'custom_hooks.0.randomize=True' in runs['random_round_03'].options
+    assert 'load_from=None' in runs['scratch'].options
+    quick = demo.parse_args(['transfer', '--quick', '--transfer-rounds', '1'])
+    assert (quick.rounds, quick.epochs, quick.transfer_rounds) == (2, 1, [2])
+    with pytest.raises(SystemExit, match=r'--transfer-rounds \[7\] not in 1..5'):
+        demo.DEMOS['transfer'].runs(demo.parse_args(['transfer', '--transfer-rounds', '7']))
+    imp = demo.DEMOS['imp'].runs(demo.parse_args(['imp']))
+    assert [r.name for r in imp] == ['imp', 'random', 'reinit']
+    assert imp[2].needs == ('imp', )
+    assert 'custom_hooks.0.masks_from={work}/imp/imp/tickets' in imp[2].options
+
+
+def test_progress_lines(demo):
+    assert demo.is_progress('IMPHook: round 3/10 done in 11 s: sparsity 78.40 %')
+    assert demo.is_progress('TicketHook: done in 4 s: sparsity 84.00 %, test 33.52')
+    assert not demo.is_progress('IMPHook: round 4 starts at sparsity 87.04 %')
+
+
+def test_seeds_are_merged_into_mean_and_range(tmp_path):
+    seeds = [{'IMP': [dict(round=0, sparsity=0.0, test_metric=90.0, best_val_metric=91.0),
+                      dict(round=1, sparsity=0.5, test_metric=80.0, best_val_metric=None)]},
+             {'IMP': [dict(round=0, sparsity=0.0, test_metric=94.0, best_val_metric=93.0)],
+              'random': [dict(round=0, sparsity=0.0, test_metric=70.0)]}]
+    merged = aggregate_seeds(seeds)
+    assert list(merged) == ['IMP', 'random']
+    first, second = merged['IMP']
+    assert (first['test_metric'], first['test_metric_min'], first['test_metric_max'],
+            first['n']) == (92.0, 90.0, 94.0, 2)
+    assert first['best_val_metric'] == 92.0
+    assert (second['test_metric'], second['n'], second['best_val_metric']) == (80.0, 1, None)
+    table = format_table(merged)
+    assert '92.00 (90.00-94.00)' in table and '80.00' in table and '70.00' in table
+    plot_runs(merged, tmp_path / 'curve.png')
+    assert (tmp_path / 'curve.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def _csv(path: Path) -> dict:
+    runs: dict = {}
+    with open(path) as handle:
+        for row in csv.DictReader(handle):
+            runs.setdefault(row['run'], {})[int(row['round'])] = row
+    return runs
+
+
+def _run(name: str, work: Path, *extra: str) -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, str(SCRIPT), name, '--quick', '--work-dir',
+                             str(work), *extra], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_transfer_demo_quick_end_to_end(tmp_path):
+    work = tmp_path / 'demo'
+    out = _run('transfer', work)
+    assert '[imp] IMPHook: round 2/2 done in' in out and '[random_round_02] TicketHook: done' in out
+    assert 'ETA' in out
+    runs = _csv(work / 'summary.csv')
+    assert list(runs) == ['IMP ticket', 'random ticket', 'from scratch', 'IMP on 0-4']
+    assert set(runs['IMP ticket']) == set(runs['random ticket']) == {0, 2}
+    assert set(runs['IMP on 0-4']) == {0, 1, 2} and set(runs['from scratch']) == {0}
+    assert runs['IMP ticket'][0]['test_metric'] == runs['random ticket'][0]['test_metric']
+    assert float(runs['IMP ticket'][2]['sparsity']) == pytest.approx(0.84, abs=1e-4)
+    assert runs['IMP ticket'][2]['sparsity'] == runs['random ticket'][2]['sparsity']
+    for rows in runs.values():
+        for row in rows.values():
+            assert 0.0 <= float(row['test_metric']) <= 100.0
+    assert 'sparsity %' in (work / 'summary.md').read_text()
+    assert (work / 'curve.png').read_bytes()[:4] == b'\x89PNG'
+
+    # The fine-tuned checkpoints are sparse under their tickets; the random ticket is another.
+    imp = Ticket.load(work / 'imp' / 'imp' / 'tickets' / 'round_02.safetensors')
+    for name in ('imp_round_02', 'random_round_02'):
+        best = next((work / name).glob('best_accuracy_top1_epoch_*.pth'))
+        checkpoint = load_local_checkpoint(str(best), map_location='cpu')
+        ticket = Ticket.unpack(checkpoint['lth_mm_ticket'])
+        assert ticket.kept == imp.kept and (ticket == imp) == (name == 'imp_round_02')
+        for key, mask in ticket.items():
+            assert torch.count_nonzero(checkpoint['state_dict'][key][~mask]) == 0, (name, key)
+
+
+@pytest.mark.slow
+def test_imp_demo_quick_with_two_seeds(tmp_path):
+    work = tmp_path / 'demo'
+    out = _run('imp', work, '--seeds', '0', '1')
+    assert '[reinit seed 1] IMPHook: round 2/2 done in' in out
+    runs = _csv(work / 'summary.csv')
+    assert list(runs) == ['IMP ticket', 'random mask', 'IMP mask, re-init']
+    for rows in runs.values():
+        assert set(rows) == {0, 1, 2}
+        assert all(row['n'] == '2' for row in rows.values())
+        for row in rows.values():
+            assert float(row['test_metric_min']) <= float(row['test_metric']) <= float(
+                row['test_metric_max'])
+    for seed in (0, 1):  # the re-init baseline replays its own seed's IMP masks
+        imp, reinit = (Ticket.load(work / f'seed_{seed}' / run / 'imp' / 'tickets' /
+                                   'round_02.safetensors') for run in ('imp', 'reinit'))
+        assert reinit == imp

@@ -1,0 +1,84 @@
+"""Ticket transfer on built-in data: IMP tickets of digits 0-4 fine-tuned on digits 5-9.
+
+The paper's transfer experiment (section 3 of the reference), shrunk to scikit-learn's digits and
+a ResNet-18 of width 32:
+
+1. "pre-train" densely on digits 0-4 (the source task); its last checkpoint is the pre-trained
+   weights;
+2. find tickets on the source task with IMP, every round rewound to the pre-trained weights
+   (``IMPHook(rewind='pt_trans')``, as the paper does for its ImageNet tickets);
+3. transfer to digits 5-9 (relabelled 0-4): for every chosen round's sparsity, fine-tune once from
+   the DENSE pre-trained weights with ``TicketHook`` holding (a) the IMP ticket or (b) a random
+   ticket of exactly the same sparsity (``randomize=True``); (c) dense fine-tuning (the round-0
+   ticket) and (d) dense training from scratch are the references. The classifier head is
+   re-initialised for the new task (same seed in every run).
+"""
+from __future__ import annotations
+
+import argparse
+from typing import List
+
+from .base import WIDTH8, Demo, Run, schedule
+
+CONFIGS = 'configs/demo/transfer'
+TICKETS = '{work}/imp/imp/tickets'
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--pretrain-epochs', type=int, default=12,
+                        help='epochs of dense pre-training on digits 0-4')
+    parser.add_argument('--rounds', type=int, default=5, help='IMP pruning rounds after round 0')
+    parser.add_argument('--rate', type=float, default=0.6, help='fraction pruned per IMP round')
+    parser.add_argument('--epochs', type=int, default=6,
+                        help='epochs per IMP round and per fine-tuning run')
+    parser.add_argument('--transfer-rounds', type=int, nargs='+',
+                        help="which rounds' tickets to transfer (default: all)")
+    parser.add_argument('--no-scratch', action='store_true',
+                        help='skip the from-scratch reference on digits 5-9')
+
+
+def runs(args: argparse.Namespace) -> List[Run]:
+    width = WIDTH8 if args.quick else ()
+    pretrained = f'load_from={{work}}/pretrain/epoch_{args.pretrain_epochs}.pth'
+    chosen = args.transfer_rounds or range(1, args.rounds + 1)
+    bad = [r for r in chosen if not 1 <= r <= args.rounds]
+    if bad:
+        raise SystemExit(f'demo transfer: --transfer-rounds {bad} not in 1..{args.rounds}')
+    fine_tune = (*schedule(args.epochs), *width)
+    out = [
+        Run('pretrain', f'{CONFIGS}/pretrain_digits04_resnet18_w32.py',
+            (*schedule(args.pretrain_epochs), *width)),
+        Run('imp', f'{CONFIGS}/imp_digits04_resnet18_w32.py',
+            (*fine_tune, pretrained, f'custom_hooks.0.rounds={args.rounds}',
+             f'custom_hooks.0.rate={args.rate}'), ('IMP on 0-4', ), needs=('pretrain', )),
+        Run('dense', f'{CONFIGS}/transfer_digits59_resnet18_w32.py',
+            (*fine_tune, pretrained, f'custom_hooks.0.ticket={TICKETS}/round_00.safetensors'),
+            ('IMP ticket', 'random ticket'), round=0, needs=('imp', )),
+    ]
+    for rnd in sorted(set(chosen)):
+        ticket = f'custom_hooks.0.ticket={TICKETS}/round_{rnd:02d}.safetensors'
+        out += [Run(f'imp_round_{rnd:02d}', f'{CONFIGS}/transfer_digits59_resnet18_w32.py',
+                    (*fine_tune, pretrained, ticket), ('IMP ticket', ), rnd, ('imp', )),
+                Run(f'random_round_{rnd:02d}', f'{CONFIGS}/transfer_digits59_resnet18_w32.py',
+                    (*fine_tune, pretrained, ticket, 'custom_hooks.0.randomize=True'),
+                    ('random ticket', ), rnd, ('imp', ))]
+    if not args.no_scratch:  # dense (the round-0 ticket) from a random initialisation
+        out.append(Run('scratch', f'{CONFIGS}/transfer_digits59_resnet18_w32.py',
+                       (*fine_tune, 'load_from=None',
+                        f'custom_hooks.0.ticket={TICKETS}/round_00.safetensors'),
+                       ('from scratch', ), 0, ('imp', )))
+    return out
+
+
+DEMO = Demo(
+    name='transfer', title='Ticket transfer: digits 0-4 -> digits 5-9, ResNet-18 (width 32)',
+    notes='Test accuracy (%) at the best-validation epoch. IMP ticket / random ticket: digits '
+    '5-9, fine-tuned once from the dense weights pre-trained on digits 0-4 with the IMP ticket of '
+    'that round (found on 0-4, rewinding to the pre-trained weights) or a random ticket of the '
+    'same sparsity; round 0 is dense fine-tuning (both columns show the same run). From scratch: '
+    'dense training on 5-9 from a random initialisation. IMP on 0-4: the search on the source '
+    'task itself.',
+    runs=runs, arguments=arguments,
+    quick=dict(pretrain_epochs=1, rounds=2, rate=0.6, epochs=1, transfer_rounds=[2]),
+    columns=('IMP ticket', 'random ticket', 'from scratch', 'IMP on 0-4'),
+    plot_columns=('IMP ticket', 'random ticket', 'from scratch'))
