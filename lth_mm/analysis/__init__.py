@@ -2,8 +2,13 @@
 
 Plain PyTorch, numpy and matplotlib, like :mod:`lth_mm.core` (no OpenMMLab import):
 
-- :mod:`.chance`: exact moments under random masks of the same per-layer sparsities.
+- :mod:`.chance`: exact moments under random masks of the same per-layer sparsities;
+- :mod:`.stats`: layer profile, pairwise overlap, 3x3 kernel structure.
 """
 from .chance import all_pruned_moments, intersection_moments, iou_chance, kept_per_unit_pmf
+from .stats import KernelStats, MaskSet, Overlap, kernel_stats, overlap, stage_of
 
-__all__ = ['all_pruned_moments', 'intersection_moments', 'iou_chance', 'kept_per_unit_pmf']
+__all__ = [
+    'KernelStats', 'MaskSet', 'Overlap', 'all_pruned_moments', 'intersection_moments',
+    'iou_chance', 'kept_per_unit_pmf', 'kernel_stats', 'overlap', 'stage_of'
+]
