@@ -2,6 +2,7 @@
 writes nothing."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -20,6 +21,9 @@ from lth_mm.analysis.figures import kernel_grid, random_like, short_names
 from lth_mm.core import Ticket
 
 ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location('ticket_tool', ROOT / 'tools' / 'ticket.py')
+ticket_tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ticket_tool)
 
 PNG = b'\x89PNG\r\n\x1a\n'
 FIGURES = ['layer_profile.png', 'overlap.png', 'overlap_layers.png', 'kernel_histogram.png',
@@ -166,6 +170,26 @@ def test_bad_input_gets_a_clear_error_and_writes_nothing(ticket_files, tmp_path)
     assert (out / 'report.md').read_text() == 'an earlier report'
     with pytest.raises(ReportInputError, match='exists and is not a folder'):
         write_report([ticket_files['magnitude']], out / 'report.md')
+
+
+def test_cli(ticket_files, tmp_path, capsys) -> None:
+    out = tmp_path / 'cli'
+    ticket_tool.main(['report', str(ticket_files['magnitude_module']),
+                      str(ticket_files['random1']), '--labels', 'IMP', 'random',
+                      '--out', str(out), '--layer', 'layer2.0.conv2', '--block', '8'])
+    printed = capsys.readouterr().out
+    assert 'IMP: 20.97 % remaining, 3x3 kernels empty' in printed
+    assert re.search(r'IMP vs random: 0\.1\d{3} \(0\.1\d{3}\)', printed)
+    assert f'wrote {out / "report.md"}' in printed
+    markdown = (out / 'report.md').read_text()
+    assert 'layer2.0.conv2.weight` (128x128x3x3): the first 8 x 8' in markdown
+    with pytest.raises(SystemExit, match=r'ticket.py report: .*only in the second: conv1.weight'):
+        stem = tmp_path / 'stem.safetensors'
+        ticket = Ticket.load(ticket_files['random1'])
+        Ticket({'conv1.weight': torch.ones(64, 3, 7, 7), **ticket}).save(stem)
+        ticket_tool.main(['report', str(ticket_files['random1']), str(stem),
+                          '--out', str(tmp_path / 'refused')])
+    assert not (tmp_path / 'refused').exists()
 
 
 # Plain PyTorch, fast enough ---------------------------------------------------------------------
