@@ -113,9 +113,9 @@ def _kernel_section(analysis: Analysis) -> list[str]:
     groups = ms.groups(ks.layers)
     stage_rows = [[label] for label in ms.labels]
     for _, idx in groups:
-        observed, chance, _sd = ks.fractions('kernels', idx)
+        observed, chance, sd = ks.fractions('kernels', idx)
         for t in range(len(ms.labels)):
-            stage_rows[t].append(f'{_pct(observed[t])} ({_pct(chance[t])})')
+            stage_rows[t].append(f'{_pct(observed[t])} ({_pct(chance[t])} ± {_pct(sd[t])})')
     pos = ks.layers.index(analysis.layer)
     shape = ks.shapes[pos]
     return ['## Kernel structure (3x3 convs)', '',
@@ -130,7 +130,7 @@ def _kernel_section(analysis: Analysis) -> list[str]:
             '![whole units removed](kernel_removal.png)', '',
             _table(['ticket', *(f'{h}{kind}' for kind in KINDS for h in ('', 'chance: '))],
                    removal_rows), '',
-            'Whole kernels pruned per stage (chance in brackets):', '',
+            'Whole kernels pruned per stage (chance ± sd in brackets):', '',
             _table(['ticket', *(name for name, _ in groups)], stage_rows), '',
             f'Kernel patterns of `{analysis.layer}` ({"x".join(map(str, shape))}): the first '
             f'{min(analysis.block, shape[0])} x {min(analysis.block, shape[1])} kernels (rows: '
