@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 
 import numpy as np
 from matplotlib.colors import ListedColormap
@@ -15,7 +16,8 @@ from matplotlib.figure import Figure
 from .stats import KINDS, KernelStats, MaskSet, Overlap
 
 __all__ = ['kernel_grid', 'kernel_histogram_png', 'kernel_patterns_png', 'kernel_removal_png',
-           'layer_overlap_png', 'layer_profile_png', 'overlap_png', 'random_like', 'short_names']
+           'layer_overlap_png', 'layer_profile_png', 'overlap_pairs', 'overlap_png', 'random_like',
+           'short_names']
 
 _KEPT_CMAP = ListedColormap(['#e8e8e8', '#1d3f73']).with_extremes(bad='white')  # pruned, kept
 _CHANCE = dict(color='black', marker='_', markersize=14, markeredgewidth=2, linestyle='none')
@@ -39,13 +41,8 @@ def _color(i: int) -> str:
 def short_names(names: tuple[str, ...] | list[str]) -> list[str]:
     """Layer names without the prefix they all share (``backbone.``) and without ``.weight``."""
     names = [n[:-len('.weight')] if n.endswith('.weight') else n for n in names]
-    prefix = ''
-    if len(names) > 1:
-        common = names[0]
-        for name in names[1:]:
-            while not name.startswith(common):
-                common = common[:-1]
-        prefix = common[:common.rfind('.') + 1]
+    common = os.path.commonprefix(names) if len(names) > 1 else ''
+    prefix = common[:common.rfind('.') + 1]
     return [n[len(prefix):] for n in names]
 
 

@@ -133,6 +133,9 @@ def test_kernel_grid_and_random_like() -> None:
     assert (random_like(mask, seed=3) == sample).all()
     assert short_names(['backbone.layer1.0.conv1.weight', 'backbone.layer2.0.conv1.weight']) == [
         'layer1.0.conv1', 'layer2.0.conv1']
+    assert short_names(['backbone.layer1.0.conv1.weight', 'backbone.layer1.0.conv2.weight']) == [
+        'conv1', 'conv2']
+    assert short_names(['layer1.0.conv1.weight']) == ['layer1.0.conv1']
 
 
 # Bad input writes nothing -----------------------------------------------------------------------
