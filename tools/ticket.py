@@ -7,6 +7,7 @@ Examples::
     python tools/ticket.py convert mask.pth.tar ticket.safetensors [--dst-scheme mmpretrain]
     python tools/ticket.py convert ticket.safetensors mask.pth.tar   # to torch.nn.utils.prune
     python tools/ticket.py plot work_dirs/imp work_dirs/random --labels IMP random --out curve.png
+    python tools/ticket.py report imagenet.safetensors moco.pth.tar --labels ImageNet MoCo --out rep
 
 The original code's mask files are PyTorch pickles: they are read as plain data only
 (``torch.load(weights_only=True)`` and a small allow-list); a file that would need full
@@ -82,6 +83,15 @@ def cmd_plot(args: argparse.Namespace) -> None:
     print(f'wrote {args.out}')
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from lth_mm.analysis import console_summary, write_report
+    analysis, written = write_report(args.tickets, args.out, labels=args.labels,
+                                     layer=args.layer, block=args.block,
+                                     allow_pickle=args.allow_pickle)
+    print(console_summary(analysis))
+    print(f'wrote {written[-1]} ({len(written) - 1} more files beside it)')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
@@ -115,6 +125,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     plot.add_argument('--out', default='sparsity_curve.png')
     plot.add_argument('--title', default='')
     plot.set_defaults(func=cmd_plot)
+    report = sub.add_parser('report', parents=[reads],
+                            help='figures and report.md on tickets of one architecture: layer '
+                            'profile, overlap and 3x3 kernel structure against chance')
+    report.add_argument('tickets', nargs='+', help="lth_mm tickets or the original's mask files")
+    report.add_argument('--labels', nargs='+', help='one per ticket (default: file names)')
+    report.add_argument('--out', required=True, help='output folder')
+    report.add_argument('--layer', help='3x3 conv of the kernel-pattern figure (default: the '
+                        'first 3x3 conv of layer3)')
+    report.add_argument('--block', type=int, default=16,
+                        help='kernels per side in the kernel-pattern figure')
+    report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -1,0 +1,95 @@
+"""Reading the tickets of a report: files, labels, and one key scheme for all of them.
+
+Everything here only reads; any problem raises :class:`ReportInputError` naming the file or keys
+and what to do, before a report writes anything.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..core import Ticket, TicketMismatchError
+from ..core.keymap import KeyMapError, convert_ticket, detect_scheme
+
+__all__ = ['ReportInputError', 'align_tickets', 'default_labels', 'read_ticket']
+
+PathLike = str | os.PathLike
+_SUFFIXES = {'.safetensors', '.tar', '.pth', '.pt', '.ckpt'}
+
+
+class ReportInputError(ValueError):
+    """Input a ticket report cannot use (nothing has been written)."""
+
+
+def read_ticket(path: PathLike, allow_pickle: bool = False) -> Ticket:
+    """An lth_mm ticket file or the original code's ``torch.nn.utils.prune`` mask file
+    (:meth:`lth_mm.core.Ticket.read`: plain data only unless ``allow_pickle``).
+
+    Raises:
+        ReportInputError: the file is missing, not a ticket, or a pickle that needs full
+            unpickling without ``allow_pickle``.
+    """
+    try:
+        return Ticket.read(path, allow_pickle)
+    except (OSError, ValueError) as err:
+        raise ReportInputError(f'{err}. A report reads lth_mm ticket files (.safetensors) and '
+                               "the original code's *.weight_mask files (torch.save)") from err
+
+
+def _stem(path: Path) -> Path:
+    while path.suffix in _SUFFIXES:
+        path = path.with_suffix('')
+    return path
+
+
+def default_labels(paths: Sequence[PathLike]) -> list[str]:
+    """Short unique labels: file names without suffix, with as many parent folders as needed
+    to tell them apart (``imp/tickets/round_05`` vs ``random/tickets/round_05``)."""
+    parts = [_stem(Path(p)).parts for p in paths]
+    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
+        labels = ['/'.join(p[-depth:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f'{p[-1]}#{i}' for i, p in enumerate(parts, 1)]  # one file given twice
+
+
+def _convert(ticket: Ticket, scheme: str, source: str, first: str) -> Ticket:
+    try:
+        return convert_ticket(ticket, dst=scheme)[0]
+    except KeyMapError as err:
+        raise ReportInputError(f'{source}: cannot map its keys onto the {scheme} scheme of '
+                               f'{first}: {err}') from err
+
+
+def align_tickets(tickets: Sequence[Ticket], sources: Sequence[str]) -> list[Ticket]:
+    """Bring every ticket onto the first one's keys (lth_mm.core.keymap), or refuse.
+
+    When the keys differ, every ticket is converted to the first ticket's key scheme
+    (``backbone.*``, bare torchvision names, ...; a ``module.`` prefix is dropped); what still
+    differs (another architecture, a stem or classifier pruned in one only) is refused.
+
+    Args:
+        tickets: The tickets, in report order.
+        sources: Their file names, for messages.
+
+    Raises:
+        ReportInputError: naming the files and the keys (or shapes) that do not match.
+    """
+    try:
+        scheme = detect_scheme(tickets[0])
+    except KeyMapError:
+        scheme = None
+    if scheme is not None and any(set(t) != set(tickets[0]) for t in tickets[1:]):
+        tickets = [_convert(t, scheme, source, sources[0]) for t, source in zip(tickets, sources)]
+    ref = tickets[0]
+    for ticket, source in zip(tickets[1:], sources[1:]):
+        try:
+            ref._aligned(ticket)
+        except TicketMismatchError as err:
+            raise ReportInputError(
+                f'{source} does not cover the same weights as {sources[0]} ({err}). A report '
+                'compares tickets of one architecture and scope; tickets of other key schemes '
+                f'are mapped onto the first one\'s ({scheme or "unknown scheme"}) automatically'
+            ) from err
+    return list(tickets)
