@@ -96,8 +96,11 @@ def seeded_generator(seed: int) -> torch.Generator:
 
 
 def is_training(runner: Any) -> bool:
-    """True inside ``runner.train()`` (its train loop is built), False in ``test()`` / ``val()``."""
-    return isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+    """True inside ``runner.train()``, False in ``test()`` / ``val()``: the train loop is built
+    and has iterations left (``test()`` after a finished ``train()`` on the same runner finds it
+    built but done)."""
+    loop = getattr(runner, '_train_loop', None)
+    return isinstance(loop, BaseLoop) and loop.iter < loop.max_iters
 
 
 def resume_source(runner: Any) -> Optional[str]:

@@ -314,3 +314,11 @@ def test_namespace_is_plain_data_for_checkpoints_of_the_original_code(tmp_path):
     path = tmp_path / 'orig.pth.tar'
     torch.save({'state_dict': ticket.to_torch_prune(), 'args': argparse.Namespace(seed=0)}, path)
     assert Ticket.read(path) == ticket
+
+
+def test_test_after_train_on_the_same_runner(tmp_path):
+    """runner.test() after runner.train(): the search is over, not a new one in its work dir."""
+    runner = build_runner(tiny_cfg(tmp_path / 'work', [dict(IMP, rounds=1)]))
+    runner.train()
+    metrics = runner.test()
+    assert 0 <= metrics['accuracy/top1'] <= 100
