@@ -13,7 +13,11 @@ plus ``stem.*`` for the deep stem of ResNetV1c. The schemes (see :data:`SCHEMES`
   queue are ignored; the MLP head ``fc.0``/``fc.2`` is reported unmatched, never loaded.
 - ``mmpretrain_selfsup``: MMPretrain MoCo / SimCLR / BYOL models: ``backbone.*`` wins; the
   momentum copies (``encoder_k``, ``momentum_encoder``, ``target_net``) and queue are ignored;
-  ``neck.*`` and ``head.*`` are reported unmatched.
+  a MoCo v2 MLP projection head ``neck.mlp.{0,2}`` is the canonical ``fc.{0,2}`` (so the
+  original MoCo file's ``encoder_q.fc.{0,2}`` loads into it); other ``neck.*`` and ``head.*``
+  keys are reported unmatched.
+- ``mocov2_neck``: a ``MoCoV2Neck`` on its own (``mlp.{0,2}``; for ``MappedPretrained`` in a
+  neck's ``init_cfg``): only the MLP projection head maps.
 
 Shape mismatches raise :class:`KeyMapError`; nothing is dropped without a reason in the report.
 """
@@ -58,6 +62,8 @@ class Scheme:
         deep_stem: The backbone has the ResNetV1c stem ``stem.*`` instead of ``conv1``/``bn1``
             (for :func:`convert_state_dict`; :func:`match_to_model` reads the target's keys).
         ignore: ``(key prefix, reason)`` pairs of source keys dropped on purpose.
+        mlp: Its head is an MLP projection (canonical ``fc.0``, ``fc.2``), not a classifier.
+        backbone: It holds a backbone (False: a projection head on its own).
     """
 
     name: str
@@ -65,6 +71,8 @@ class Scheme:
     head: str = ''
     deep_stem: bool = False
     ignore: tuple[tuple[str, str], ...] = ()
+    mlp: bool = False
+    backbone: bool = True
 
 
 SCHEMES: dict[str, Scheme] = {s.name: s for s in (
@@ -76,9 +84,10 @@ SCHEMES: dict[str, Scheme] = {s.name: s for s in (
     Scheme('moco_v2', 'encoder_q.', 'encoder_q.fc',
            ignore=(('encoder_k', 'MoCo key encoder; encoder_q is used'),
                    ('queue', _QUEUE), ('queue_ptr', _QUEUE))),
-    Scheme('mmpretrain_selfsup', 'backbone.',
+    Scheme('mmpretrain_selfsup', 'backbone.', 'neck.mlp', mlp=True,
            ignore=(('encoder_k', _MOMENTUM), ('momentum_encoder', _MOMENTUM),
                    ('target_net', _MOMENTUM), ('queue', _QUEUE), ('queue_ptr', _QUEUE))),
+    Scheme('mocov2_neck', '', 'mlp', mlp=True, backbone=False),
 )}
 
 
@@ -186,14 +195,30 @@ def detect_scheme(keys: Mapping[str, Any] | Iterable[str]) -> str:
         return 'mmpretrain_selfsup' if 'neck' in tops else 'mmpretrain'
     if tops & {'conv1', 'stem', 'layer1', 'layer2', 'layer3', 'layer4'}:
         return 'torchvision'
+    if tops == {'mlp'}:
+        return 'mocov2_neck'
     raise KeyMapError(f'cannot tell the naming scheme of keys like {_first(sorted(keys), 5)}; '
                       f'pass src/dst explicitly (one of {sorted(SCHEMES)})')
 
 
 # Key mapping --------------------------------------------------------------------------------------
-def _no_counterpart(ckey: str, has_fc: bool, deep_stem: bool) -> str | None:
-    if _under(ckey, 'fc') and not has_fc:
-        return 'the destination has no classifier fc'
+def _is_mlp(ckey: str) -> bool:
+    """A canonical key of an MLP projection head (``fc.0.weight``), not of a classifier."""
+    return re.match(r'fc\.\d+\.', ckey) is not None
+
+
+def _no_counterpart(ckey: str, has_fc: bool, deep_stem: bool, mlp: bool = False,
+                    backbone: bool = True) -> str | None:
+    if _under(ckey, 'fc'):
+        if not has_fc:
+            return 'the destination has no classifier fc'
+        if _is_mlp(ckey) and not mlp:
+            return 'MLP projection head: no counterpart in a single-layer fc'
+        if mlp and not _is_mlp(ckey):
+            return 'single-layer fc: no counterpart in an MLP projection head'
+        return None
+    if not backbone:
+        return 'the destination holds only a projection head'
     if deep_stem and (_under(ckey, 'conv1') or _under(ckey, 'bn1')):
         return 'the conv1/bn1 stem has no counterpart in the ResNetV1c deep stem (stem.*)'
     if not deep_stem and _under(ckey, 'stem'):
@@ -217,9 +242,7 @@ def _canonical(keys: Iterable[str], src: Scheme, skip: Sequence[str], report: Ke
         else:
             report.unmatched[key] = f'not part of the ResNet backbone ({key.split(".")[0]}.*)'
             continue
-        if re.match(r'fc\.\d+\.', ckey):
-            report.unmatched[key] = 'MLP projection head: no counterpart in a single-layer fc'
-        elif any(_under(ckey, s) for s in skip):
+        if any(_under(ckey, s) for s in skip):
             report.ignored[key] = f'skipped (skip={tuple(skip)})'
         elif ckey in out:
             raise KeyMapError(f'{out[ckey]!r} and {key!r} both map onto {ckey!r}')
@@ -236,7 +259,8 @@ def _key_map(keys: Sequence[str], dst: str, src: str, skip: Sequence[str]
     report = KeyMapReport(src, dst)
     mapping = {}
     for ckey, key in _canonical(keys, source, skip, report).items():
-        reason = _no_counterpart(ckey, bool(target.head), target.deep_stem)
+        reason = _no_counterpart(ckey, bool(target.head), target.deep_stem, target.mlp,
+                                 target.backbone)
         if reason is not None:
             report.unmatched[key] = reason
             continue
@@ -313,10 +337,12 @@ def match_to_model(state_dict: Any, target: nn.Module | Mapping[str, Any],
     wanted = _canonical(list(shapes), _scheme(dst), (), KeyMapReport(dst, dst))
     has_fc = any(_under(k, 'fc') for k in wanted)
     deep_stem = any(_under(k, 'stem') for k in wanted)
+    mlp = any(_is_mlp(k) for k in wanted)
     loadable, bad = {}, []
     for ckey, key in source.items():
         if ckey not in wanted:
-            report.unmatched[key] = (_no_counterpart(ckey, has_fc, deep_stem)
+            report.unmatched[key] = (_no_counterpart(ckey, has_fc, deep_stem, mlp,
+                                                     _scheme(dst).backbone)
                                      or 'not in the target model')
             continue
         new = wanted[ckey]

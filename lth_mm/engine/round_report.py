@@ -15,7 +15,8 @@ __all__ = ['aggregate_seeds', 'format_table', 'plot_runs', 'read_summary', 'runs
 
 PathLike = Union[str, os.PathLike]
 CSV_FIELDS = ('round', 'sparsity', 'remaining', 'best_val_metric', 'best_epoch', 'best_iter',
-              'test_metric', 'metric', 'wall_time_s', 'ticket', 'ticket_digest', 'best_checkpoint')
+              'test_metric', 'metric', 'train_loss', 'wall_time_s', 'ticket', 'ticket_digest',
+              'best_checkpoint', 'last_checkpoint')
 
 
 def write_summary(rows: Sequence[Mapping[str, Any]], out_dir: PathLike) -> None:
@@ -54,18 +55,27 @@ def _checked_rows(path: Path) -> List[Dict[str, Any]]:
     return rows
 
 
+#: What a row reports, in order of preference: the test metric at the best validation, the best
+#: validation metric, the training loss of the round's last epoch (searches without validation).
+VALUE_KEYS = ('test_metric', 'best_val_metric', 'train_loss')
+
+
+def _value_key(row: Mapping[str, Any]) -> Optional[str]:
+    return next((k for k in VALUE_KEYS if row.get(k) is not None), None)
+
+
 def _metric_value(row: Mapping[str, Any]) -> Optional[float]:
-    value = row.get('test_metric')
-    return value if value is not None else row.get('best_val_metric')
+    key = _value_key(row)
+    return row[key] if key else None
 
 
 def aggregate_seeds(per_seed: Sequence[Mapping[str, Sequence[Mapping[str, Any]]]]
                     ) -> Dict[str, List[Dict[str, Any]]]:
     """Merge the rows of several seeds of the same runs, by column and round.
 
-    Each merged row is the first seed's row with ``best_val_metric`` and ``test_metric`` replaced
-    by their mean over the seeds, ``<key>_min`` / ``<key>_max`` beside them, and ``n`` (the
-    number of seeds with that row).
+    Each merged row is the first seed's row with ``test_metric``, ``best_val_metric`` and
+    ``train_loss`` replaced by their mean over the seeds, ``<key>_min`` / ``<key>_max`` beside
+    them, and ``n`` (the number of seeds with that row).
     """
     merged: Dict[str, List[Dict[str, Any]]] = {}
     for column in dict.fromkeys(c for seed in per_seed for c in seed):
@@ -77,7 +87,7 @@ def aggregate_seeds(per_seed: Sequence[Mapping[str, Sequence[Mapping[str, Any]]]
         for rnd in sorted(by_round):
             group = by_round[rnd]
             row = dict(group[0], n=len(group))
-            for key in ('best_val_metric', 'test_metric'):
+            for key in VALUE_KEYS:
                 values = [r[key] for r in group if r.get(key) is not None]
                 row[key] = sum(values) / len(values) if values else None
                 row[f'{key}_min'] = min(values) if values else None
@@ -91,7 +101,7 @@ def _cell(row: Optional[Mapping[str, Any]], width: int) -> str:
     value = _metric_value(row) if row else None
     if value is None:
         return f'{"-":>{width}}'
-    key = 'test_metric' if row.get('test_metric') is not None else 'best_val_metric'
+    key = _value_key(row)
     if row.get('n', 1) > 1 and row.get(f'{key}_min') is not None:
         text = f'{value:.2f} ({row[f"{key}_min"]:.2f}-{row[f"{key}_max"]:.2f})'
         return f'{text:>{width}}'
@@ -134,6 +144,10 @@ def runs_csv(runs: Mapping[str, Sequence[Mapping[str, Any]]],
     return buffer.getvalue()
 
 
+def _or(value: Optional[float], default: float) -> float:
+    return default if value is None else value
+
+
 def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
               title: str = '') -> None:
     """Plot the metric against remaining weights (log-scale x axis, decreasing), one line a run;
@@ -149,19 +163,20 @@ def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
         if shown:
             xs = [100 * (1 - r['sparsity']) for r in shown]
             ys = [_metric_value(r) for r in shown]
-            key = 'test_metric' if shown[0].get('test_metric') is not None else 'best_val_metric'
+            key = _value_key(shown[0])
             if any(r.get('n', 1) > 1 for r in shown):
-                low = [y - (r.get(f'{key}_min') or y) for r, y in zip(shown, ys)]
-                high = [(r.get(f'{key}_max') or y) - y for r, y in zip(shown, ys)]
+                low = [y - _or(r.get(f'{key}_min'), y) for r, y in zip(shown, ys)]
+                high = [_or(r.get(f'{key}_max'), y) - y for r, y in zip(shown, ys)]
                 ax.errorbar(xs, ys, yerr=[low, high], marker='o', capsize=3,
                             label=f'{label} (n={max(r.get("n", 1) for r in shown)})')
             else:
                 ax.plot(xs, ys, marker='o', label=label)
-            metric = metric or rows[0].get('metric', '')
+            metric = metric or rows[0].get('metric') or ('' if key != 'train_loss' else None)
     ax.set_xscale('log')
     ax.invert_xaxis()
     ax.set_xlabel('remaining weights (%)')
-    ax.set_ylabel(f'{metric} (test at best validation)' if metric else 'metric')
+    ax.set_ylabel('training loss (last epoch of the round)' if metric is None else
+                  f'{metric} (test at best validation)' if metric else 'metric')
     ax.set_title(title)
     ax.grid(True, which='both', alpha=0.3)
     ax.legend()

@@ -24,6 +24,23 @@ from ..engine.runner_utils import (
 CKPT_TICKET = 'lth_mm_ticket'
 #: Where a checkpoint keeps the best validation weights so far and their score.
 CKPT_BEST = 'lth_mm_best'
+#: Momentum (EMA) copies of ``backbone`` + ``neck`` that self-supervised models keep, as
+#: ``<prefix>module.0.`` = ``backbone.``: MMPretrain's MoCo and DenseCL (``encoder_k``), MoCo v3
+#: (``momentum_encoder``), BYOL (``target_net``).
+MOMENTUM_COPIES = ('encoder_k.', 'momentum_encoder.', 'target_net.')
+
+
+def momentum_copies(model: torch.nn.Module, names: List[str]) -> Dict[str, List[str]]:
+    """For each ``backbone.*`` name, the parameters of the model's momentum copies of it."""
+    params = dict(model.named_parameters(remove_duplicate=False))
+    copies: Dict[str, List[str]] = {}
+    for name in names:
+        if name.startswith('backbone.'):
+            found = [f'{p}module.0.{name[len("backbone."):]}' for p in MOMENTUM_COPIES]
+            found = [c for c in found if c in params]
+            if found:
+                copies[name] = found
+    return copies
 
 
 class TicketEnforcingHook(Hook):
@@ -36,6 +53,12 @@ class TicketEnforcingHook(Hook):
 
     The base also does what both hooks need around the ticket:
 
+    - **Momentum encoders.** In self-supervised models with a momentum copy of the backbone
+      (MoCo's ``encoder_k``, see :data:`MOMENTUM_COPIES`) the copy gets the same mask whenever
+      a ticket is set (after a rewind, ``load_from`` or ``--resume``) and before validation and
+      test. Between those points its pruned weights stay exactly zero by themselves: its update
+      copies the masked online weights (when ``steps`` is 0) or moves towards them
+      (``lerp``), and zero moved towards zero is zero.
     - **Records.** Every checkpoint records the ticket it was written under (``lth_mm_ticket``,
       bit-packed, about 1 bit per weight). A checkpoint loaded with ``load_from`` (or by
       ``tools/test.py``) is checked against it by the subclass: evaluating or fine-tuning
@@ -82,6 +105,7 @@ class TicketEnforcingHook(Hook):
         self.allow_other_ticket = bool(allow_other_ticket)
         self.ticket: Optional[Ticket] = None
         self._applier: Optional[MaskApplier] = None
+        self._copies: Optional[MaskApplier] = None
         self._grad_handles: List[Any] = []
         self.best: Dict[str, Any] = {}
         self._best_state: Optional[Dict[str, torch.Tensor]] = None
@@ -91,10 +115,17 @@ class TicketEnforcingHook(Hook):
 
     # The ticket -------------------------------------------------------------------------------
     def set_ticket(self, runner: Any, ticket: Ticket) -> None:
-        """Bind ``ticket`` to the runner's model and zero its pruned weights now."""
+        """Bind ``ticket`` to the runner's model (and its momentum copies) and zero its pruned
+        weights now."""
+        model = unwrap_model(runner)
         self.ticket = ticket
-        self._applier = ticket.bind(unwrap_model(runner))
+        self._applier = ticket.bind(model)
         self._applier()
+        copies = momentum_copies(model, list(ticket))
+        params = dict(model.named_parameters(remove_duplicate=False))
+        self._copies = MaskApplier([params[c] for n in copies for c in copies[n]],
+                                   [ticket[n] for n in copies for _ in copies[n]])
+        self._copies()
         for handle in self._grad_handles:
             handle.remove()
         self._grad_handles = []
@@ -102,20 +133,22 @@ class TicketEnforcingHook(Hook):
             for param, mask in zip(self._applier.params, self._applier.masks):
                 self._grad_handles.append(param.register_hook(lambda g, m=mask: g * m))
 
-    def apply_mask(self) -> None:
-        """Zero the pruned weights, if a ticket is set."""
+    def apply_mask(self, copies: bool = False) -> None:
+        """Zero the pruned weights (and, with ``copies``, those of momentum copies)."""
         if self._applier is not None:
             self._applier()
+            if copies:
+                self._copies()
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
                          outputs: Any = None) -> None:
         self.apply_mask()
 
     def before_val_epoch(self, runner: Any) -> None:
-        self.apply_mask()
+        self.apply_mask(copies=True)
 
     def before_test_epoch(self, runner: Any) -> None:
-        self.apply_mask()
+        self.apply_mask(copies=True)
 
     # Run mode ---------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
@@ -223,6 +256,8 @@ def progress_line(row: Dict[str, Any]) -> str:
         parts.append(f'val {row["metric"]} {row["best_val_metric"]:.2f} ({when})')
     if row.get('test_metric') is not None:
         parts.append(f'test {row["test_metric"]:.2f}')
+    if row.get('best_val_metric') is None and row.get('train_loss') is not None:
+        parts.append(f'train loss {row["train_loss"]:.4f} (last epoch)')
     return ', '.join(parts)
 
 

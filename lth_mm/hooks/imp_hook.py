@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os.path as osp
 import time
+from collections import deque
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
@@ -60,9 +61,11 @@ class IMPHook(TicketEnforcingHook):
       "same mask, random re-initialisation" baseline when used with ``masks_from``.
 
     Work-dir records (``<work_dir>/imp/``): ``tickets/round_XX.safetensors``,
-    ``round_XX_best.pth`` (the best weights of each round, an mmengine-loadable checkpoint),
-    ``rewind.safetensors`` (the rewind point, stored once), ``summary.json`` / ``summary.csv``
-    and ``sparsity_curve.png``.
+    ``round_XX_best.pth`` (the best weights of each round, an mmengine-loadable checkpoint; for
+    a search without validation, such as a self-supervised one, ``round_XX_last.pth``, its last
+    weights), ``rewind.safetensors`` (the rewind point, stored once), ``summary.json`` /
+    ``summary.csv`` (per round: sparsity, best validation and test metric, the mean training
+    loss of the round's last epoch, time) and ``sparsity_curve.png``.
 
     Note:
         The round boundary runs before the first epoch (iteration) of the next round, after the
@@ -178,6 +181,7 @@ class IMPHook(TicketEnforcingHook):
         self._rewind_state: Optional[Dict[str, torch.Tensor]] = None
         self._resume_ticket: Optional[Ticket] = None
         self._replayed: List[float] = []
+        self._losses: deque = deque()  # training losses of the round's last epoch
 
     # Set-up ------------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
@@ -197,6 +201,7 @@ class IMPHook(TicketEnforcingHook):
             if self.seed is None:
                 self.seed = int(runner.seed) if runner.seed is not None else 0
             self._stretch_loop(runner)
+            self._losses = deque(maxlen=len(runner.train_loop.dataloader))
             if not resuming:
                 claim_work_dir(runner.work_dir, self.out_dir, self.overwrite)
         super().before_run(runner)
@@ -263,6 +268,7 @@ class IMPHook(TicketEnforcingHook):
         model = unwrap_model(runner)
         self.round, self.records = 0, []
         self.reset_best()
+        self._losses.clear()
         self.round_started = time.time()
         ticket = Ticket.dense(model, self.scope)
         self.set_ticket(runner, ticket)
@@ -293,6 +299,13 @@ class IMPHook(TicketEnforcingHook):
             self._end_round(runner)
             self._start_next_round(runner)
 
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
+                         outputs: Any = None) -> None:
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        loss = outputs.get('loss') if isinstance(outputs, dict) else None
+        if loss is not None:
+            self._losses.append(float(loss))
+
     def after_train(self, runner: Any) -> None:
         if not self.records or self.records[-1]['round'] != self.round:
             self._end_round(runner)
@@ -304,10 +317,16 @@ class IMPHook(TicketEnforcingHook):
         """Record the round: best validation, test at the best weights, summary files."""
         if self.round == 0:
             self._finish_dense_round(runner)
+        last = None
+        if self._best_state is None:  # no validation (a self-supervised search): keep the last
+            last = osp.join(self.out_dir, f'round_{self.round:02d}_last.pth')
+            self._save_weights(last, capture_state(unwrap_model(runner)), dict(round=self.round))
         row = dict(round=self.round, **self.round_row(runner, self.round_started),
+                   train_loss=(sum(self._losses) / len(self._losses) if self._losses else None),
                    ticket=osp.relpath(self._ticket_path(self.round), runner.work_dir),
                    best_checkpoint=(osp.relpath(self._best_path(self.round), runner.work_dir)
                                     if self._best_state is not None else None),
+                   last_checkpoint=osp.relpath(last, runner.work_dir) if last else None,
                    layers={r['name']: r['sparsity'] for r in self.ticket.layer_table()})
         self.records = [r for r in self.records if r['round'] != self.round] + [row]
         done = self.round + 1 - self.offset
@@ -371,6 +390,7 @@ class IMPHook(TicketEnforcingHook):
         rebuild_param_schedulers(runner)
         reset_best_checkpoint(runner)
         self.reset_best()
+        self._losses.clear()
         self.round_started = time.time()
         runner.model.train()
         runner.logger.info(f'IMPHook: round {self.round} starts at sparsity '
@@ -379,19 +399,23 @@ class IMPHook(TicketEnforcingHook):
 
     def new_best(self, runner: Any) -> None:
         """Keep the round's best weights as a file too (``round_XX_best.pth``)."""
+        self._save_weights(self._best_path(self.round), self._best_state,
+                           dict(self.best, round=self.round))
+
+    def _save_weights(self, path: str, state: Dict[str, torch.Tensor], meta: dict) -> None:
+        """An mmengine-loadable checkpoint of ``state`` that records the current ticket."""
         if is_main_process():
             buffer = io.BytesIO()
-            torch.save({'state_dict': self._best_state, 'lth_mm_ticket': self.ticket.pack(),
-                        'meta': dict(self.best, round=self.round, sparsity=self.ticket.sparsity)},
-                       buffer)
-            atomic_write_bytes(self._best_path(self.round), buffer.getvalue())
+            torch.save({'state_dict': state, 'lth_mm_ticket': self.ticket.pack(),
+                        'meta': dict(meta, sparsity=self.ticket.sparsity)}, buffer)
+            atomic_write_bytes(path, buffer.getvalue())
 
     # Checkpoints -------------------------------------------------------------------------------
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         super().before_save_checkpoint(runner, checkpoint)
         checkpoint[CKPT_IMP] = dict(
             args=self.search_args(), round=self.round, records=self.records, seed=self.seed,
-            round_elapsed=time.time() - self.round_started,
+            round_elapsed=time.time() - self.round_started, losses=list(self._losses),
             rewind_file=(osp.relpath(self._rewind_path(), runner.work_dir)
                          if self._rewind_state is not None else None))
 
@@ -413,6 +437,7 @@ class IMPHook(TicketEnforcingHook):
                 'the --cfg-options of the first run), or start a new search in another work dir.')
         self.round, self.records, self.seed = state['round'], state['records'], state['seed']
         self.round_started = time.time() - state['round_elapsed']
+        self._losses.extend(state['losses'])
         self._resume_ticket = loaded
         # The rewind point is stored once, beside the tickets; the checkpoint only says it exists.
         self._rewind_state = load_state(self._rewind_path()) if state['rewind_file'] else None
