@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import socket
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Any, Callable, Dict
 
 import pytest
 import torch
@@ -24,14 +24,31 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / 'configs'
 CLS = CONFIGS / 'classification'
 CLS_BASE = CLS / '_base_'
+DET = CONFIGS / 'detection'
+DET_DEMO = CONFIGS / 'demo' / 'detection'
 
 
 def runnable_configs() -> list[Path]:
-    """Every config meant to be run: classification and demo configs outside ``_base_``."""
+    """Every config meant to be run: classification and demo configs outside ``_base_``.
+
+    The detection demo's detectors (MMDetection models) are in :func:`detection_configs`.
+    """
     found = []
     for folder in (CLS, CONFIGS / 'demo'):
-        found += [p for p in folder.rglob('*.py') if '_base_' not in p.relative_to(CONFIGS).parts]
+        found += [p for p in folder.rglob('*.py') if '_base_' not in p.relative_to(CONFIGS).parts
+                  and not _is_demo_detector(p)]
     return sorted(found)
+
+
+def _is_demo_detector(path: Path) -> bool:
+    """The detection demo's detector configs are named ``*yolo*``; its other steps classify."""
+    return DET_DEMO in path.parents and 'yolo' in path.name
+
+
+def detection_configs() -> list[Path]:
+    """Every detector config meant to be run: ``configs/detection`` and the detection demo's."""
+    found = [p for p in DET.rglob('*.py') if '_base_' not in p.relative_to(CONFIGS).parts]
+    return sorted(found + [p for p in DET_DEMO.rglob('*.py') if _is_demo_detector(p)])
 
 
 def config_id(path: Path) -> str:
@@ -177,3 +194,73 @@ def checkpoint_files(tmp_path_factory: pytest.TempPathFactory,
         return written[layout]
 
     return get
+
+
+# Detection ---------------------------------------------------------------------------------------
+@pytest.fixture
+def mmdet_scope() -> None:
+    """Build from MMDetection's registries, as a Runner with ``default_scope='mmdet'``."""
+    import mmdet.utils
+    mmdet.utils.register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
+
+
+@pytest.fixture
+def fast_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two costs of a Runner that would dominate tests of a few iterations, removed without
+    changing any result: ``Config.pretty_text`` (yapf formats the whole config for the log and
+    every checkpoint's meta, ~3 s a time for a detection config; here the plain dict text) and
+    the 4 processes ``VOCMetric`` forks per IoU threshold (threads here, the same computation)."""
+    from multiprocessing.pool import ThreadPool
+
+    from mmdet.evaluation.functional import mean_ap
+    monkeypatch.setattr(Config, 'pretty_text', property(lambda cfg: repr(cfg.to_dict())))
+    monkeypatch.setattr(mean_ap, 'Pool', ThreadPool)
+
+
+@pytest.fixture(scope='session')
+def voc_digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Digit canvases in the VOC07+12 layout under ``<root>/VOCdevkit``, digits named as VOC's
+    first ten classes, so the 20-class detection configs read them unchanged."""
+    from mmdet.datasets import VOCDataset
+
+    from lth_mm.datasets.digit_canvas import write_voc_detection
+    root = tmp_path_factory.mktemp('voc_digits')
+    write_voc_detection(root, trainval=6, test=4, voc2012_trainval=4, seed=0,
+                        class_names=VOCDataset.METAINFO['classes'][:10], canvas_size=(96, 96),
+                        digit_size=(32, 64), digits_per_image=(1, 3))
+    return root
+
+
+def shrink_detection(cfg: Config, data_root: Path, work_dir: Path, size: int = 64,
+                     iters: int = 2) -> Config:
+    """A detection config on ``data_root/VOCdevkit``, ``size``-pixel inputs, batches of 2,
+    ``iters`` iterations per round with a validation at the end; nothing else changes."""
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get('type') in ('Resize', 'RandomResize'):
+                node['scale'] = (size, size)
+            if node.get('type') == 'Pad':
+                node['size'] = (size, size)
+            if node.get('type') == 'VOCDataset':
+                node['data_root'] = f'{data_root / "VOCdevkit"}/'
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].update(batch_size=2, num_workers=0, persistent_workers=False)
+        visit(cfg[f'{split}_dataloader'])
+    cfg.train_cfg.update(max_iters=iters, val_interval=iters)
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'test_detection_{work_dir.parent.name}_{work_dir.name}'
+    cfg.randomness = dict(seed=0, deterministic=False)
+    for hook in cfg.get('custom_hooks', []):
+        if hook.type == 'IMPHook':
+            hook.round_length = iters
+    return cfg

@@ -1,0 +1,16 @@
+# VOC07+12 detection: ticket transfer onto supervised ImageNet weights. The dense pre-trained backbone
+# (checkpoints/imagenet_weight.pt) with a ticket's mask (found by IMP on any task and pre-training: an
+# lth_mm ticket file or a *.weight_mask file of the original code), neck and head fresh and
+# dense, fine-tuned once with the 120-epoch recipe, no further pruning. The ticket is required
+# ('???' fails on purpose):
+#   python tools/train.py configs/detection/voc0712/transfer_imagenet_yolov3_r50_voc0712.py \
+#       --cfg-options custom_hooks.0.ticket=work_dirs/<imp config>/imp/tickets/round_10.safetensors
+# Report: AP / AP50 / AP75 of the best checkpoint, tested with the same ticket:
+#   python tools/test.py configs/detection/voc0712/transfer_imagenet_yolov3_r50_voc0712.py \
+#       work_dirs/transfer_imagenet_yolov3_r50_voc0712/best_pascal_voc_mAP_iter_<N>.pth \
+#       --cfg-options custom_hooks.0.ticket=<same>
+_base_ = ['./finetune_imagenet_yolov3_r50_voc0712.py']
+
+custom_hooks = [
+    dict(type='TicketHook', ticket='???', key_map='auto', reverse=False),
+]

@@ -1,0 +1,121 @@
+"""The detection demo's chain, shrunk: a classification ticket transferred into the detector.
+
+Step 1 pre-trains the digits classifier (one epoch), step 2 finds a ticket with IMP on
+classification (one round of 50 %, rewinding to the pre-trained weights), step 3 trains the
+demo's detector on digit canvases from the dense pre-trained backbone: densely, with that ticket
+(an lth_mm file written by a real classification search) and with a random ticket of the same
+sparsity. Two iterations each on 64-px canvases; the configs are otherwise as shipped.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from lth_mm.compat import load_local_checkpoint
+from lth_mm.core import Ticket
+from lth_mm.datasets.digit_canvas import write_voc_detection
+
+from .conftest import DET_DEMO, load_cfg, shrink_detection
+from .test_detection_end_to_end import METRICS, assert_backbone_ticket
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('mmdet_scope', 'fast_runner')]
+
+
+def train(cfg: Config) -> Runner:
+    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    runner.train()
+    return runner
+
+
+@pytest.fixture(scope='module')
+def classification(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    """Steps 1 and 2: the pre-trained weights and the round-1 ticket of the IMP search."""
+    work = tmp_path_factory.mktemp('demo_detection')
+    schedule = {'train_cfg.max_epochs': 1, 'param_scheduler.1.milestones': [1],
+                'randomness.seed': 0}
+    cfg = load_cfg(DET_DEMO / 'pretrain_digits_resnet18_w32.py')
+    cfg.merge_from_dict(dict(schedule, work_dir=str(work / 'pretrain')))
+    train(cfg)
+    state = load_local_checkpoint(str(work / 'pretrain' / 'epoch_1.pth'),
+                                  map_location='cpu')['state_dict']
+    pretrained = work / 'pretrained.pth'
+    torch.save({'state_dict': state}, pretrained)
+
+    cfg = load_cfg(DET_DEMO / 'imp_digits_resnet18_w32.py')
+    assert cfg.load_from == 'work_dirs/demo_detection/pretrained.pth'
+    cfg.merge_from_dict(dict(schedule, work_dir=str(work / 'imp'), load_from=str(pretrained),
+                             **{'custom_hooks.0.rounds': 1}))
+    train(cfg)
+    return pretrained, work / 'imp' / 'imp' / 'tickets' / 'round_01.safetensors', state
+
+
+@pytest.fixture(scope='module')
+def canvases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp('digit_canvas')
+    write_voc_detection(root, trainval=6, test=4, canvas_size=(64, 64), digit_size=(20, 40))
+    return root
+
+
+def detector(name: str, canvases: Path, work_dir: Path, pretrained: Path) -> Config:
+    cfg = shrink_detection(load_cfg(DET_DEMO / name), canvases, work_dir)
+    assert cfg.model.backbone.init_cfg[-1].checkpoint == 'work_dirs/demo_detection/pretrained.pth'
+    cfg.model.backbone.init_cfg[-1].checkpoint = str(pretrained)
+    return cfg
+
+
+def assert_from_classifier(model: torch.nn.Module, state: dict, masks: dict) -> None:
+    """Every backbone tensor but the stem comes from the classifier (kept weights after two
+    small steps); the 7x7 RGB stem is the detector's own."""
+    params = dict(model.named_parameters())
+    assert params['backbone.conv1.weight'].shape == (32, 3, 7, 7)
+    assert state['backbone.conv1.weight'].shape == (32, 1, 3, 3)
+    for name in ('backbone.layer1.0.conv1.weight', 'backbone.layer4.1.conv2.weight'):
+        kept = masks.get(name, torch.ones_like(state[name], dtype=torch.bool))
+        assert torch.allclose(params[name].detach()[kept], state[name][kept], atol=1e-2), name
+        assert not torch.allclose(params[name].detach(), torch.zeros_like(state[name]))
+
+
+def test_dense_detector_starts_from_the_classifier(classification: tuple, canvases: Path,
+                                                   tmp_path: Path) -> None:
+    pretrained, _, state = classification
+    runner = train(detector('yolo_r18w32_digit_canvas.py', canvases, tmp_path, pretrained))
+    metrics = runner.test()
+    assert all(0.0 <= metrics[k] <= 1.0 for k in METRICS)
+    assert_from_classifier(runner.model, state, {})
+
+
+def test_classification_ticket_transfers(classification: tuple, canvases: Path,
+                                         tmp_path: Path) -> None:
+    pretrained, ticket_path, state = classification
+    ticket = Ticket.load(ticket_path)
+    assert ticket.sparsity == pytest.approx(0.5, abs=1e-4) and len(ticket) == 19
+    cfg = detector('transfer_yolo_r18w32_digit_canvas.py', canvases, tmp_path, pretrained)
+    cfg.custom_hooks[0].ticket = str(ticket_path)
+    runner = train(cfg)
+    assert_backbone_ticket(runner.model, dict(ticket.items()))
+    assert_from_classifier(runner.model, state, dict(ticket.items()))
+    metrics = runner.test()
+    assert all(0.0 <= metrics[k] <= 1.0 for k in METRICS)
+
+
+def test_random_ticket_of_the_same_sparsity(classification: tuple, canvases: Path,
+                                            tmp_path: Path) -> None:
+    pretrained, ticket_path, state = classification
+    imp = Ticket.load(ticket_path)
+    cfg = detector('random_yolo_r18w32_digit_canvas.py', canvases, tmp_path, pretrained)
+    cfg.custom_hooks[0].rate = imp.sparsity
+    runner = train(cfg)
+    random = Ticket.load(tmp_path / 'imp' / 'tickets' / 'round_01.safetensors')
+    assert set(random) == set(imp) and random.kept == imp.kept  # exactly the same sparsity
+    assert random.overlap(imp).overall < 0.5  # and another mask (random: about 1/3)
+    assert_backbone_ticket(runner.model, dict(random.items()))
+    assert_from_classifier(runner.model, state, dict(random.items()))
+    with open(tmp_path / 'imp' / 'summary.csv', newline='') as f:
+        (row, ) = csv.DictReader(f)
+    assert row['round'] == '1' and 0.0 <= float(row['test_metric']) <= 1.0
