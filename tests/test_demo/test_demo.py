@@ -134,3 +134,20 @@ def test_imp_demo_quick_with_two_seeds(tmp_path):
         imp, reinit = (Ticket.load(work / f'seed_{seed}' / run / 'imp' / 'tickets' /
                                    'round_02.safetensors') for run in ('imp', 'reinit'))
         assert reinit == imp
+
+
+@pytest.mark.slow
+def test_selfsup_demo_quick_end_to_end(tmp_path):
+    work = tmp_path / 'demo'
+    out = _run('selfsup', work)
+    assert '[imp] IMPHook: round 2/2 done in' in out and 'train loss' in out
+    runs = _csv(work / 'summary.csv')
+    assert list(runs) == ['MoCo ticket', 'random ticket', 'from scratch']
+    assert set(runs['MoCo ticket']) == set(runs['random ticket']) == {0, 2}
+    assert float(runs['MoCo ticket'][2]['sparsity']) == pytest.approx(0.75, abs=1e-4)
+    search = (work / 'imp' / 'imp' / 'summary.csv').read_text().splitlines()
+    assert search[0].split(',').count('train_loss') == 1 and len(search) == 3  # rounds 1, 2
+    # The MoCo ticket was transferred: the fine-tuned classifier records it.
+    moco = Ticket.load(work / 'imp' / 'imp' / 'tickets' / 'round_02.safetensors')
+    record = (work / 'moco_round_02' / 'ticket' / 'summary.csv').read_text()
+    assert moco.digest() in record

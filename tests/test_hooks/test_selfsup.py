@@ -312,3 +312,40 @@ def test_moco_search_on_two_gloo_processes(tmp_path, imagenet, moco_file):
     assert ranks[0]['weights'] == ranks[1]['weights']
     tickets = sorted((work / 'imp' / 'tickets').glob('round_*.safetensors'))
     assert [row[2] for row in ranks[0]['rows']] == [Ticket.load(p).digest() for p in tickets[1:]]
+
+
+def test_moco_search_from_the_openmmlab_zoo_checkpoint(tmp_path, imagenet, moco_file, probe):
+    """load_from a checkpoint of MMPretrain's MoCo itself (momentum encoder dense, steps > 0):
+    the rewind point holds both encoders as loaded; both keep the mask at every iteration."""
+    cfg = tiny(MOCO, tmp_path / 'zoo', imagenet, moco_file, {})
+    cfg.model.backbone.init_cfg = None
+    cfg.model.neck.init_cfg = None
+    model = build_runner(copy.deepcopy(cfg)).model
+    gen = torch.Generator().manual_seed(3)
+    state = {k: _random_like(k, v, gen) for k, v in model.state_dict().items()}
+    state['encoder_k.steps'] = torch.tensor([1000])
+    torch.save({'state_dict': state, 'meta': {}}, tmp_path / 'mocov2_zoo.pth')
+    cfg.load_from = str(tmp_path / 'mocov2_zoo.pth')
+    cfg.custom_hooks = [dict(cfg.custom_hooks[0], **SEARCH), dict(type='EncoderProbe')]
+    build_runner(cfg).train()
+    assert probe.looks > 0 and probe.different
+    point = load_state(tmp_path / 'zoo' / 'imp' / 'rewind.safetensors')
+    for key in ('encoder_k.module.0.layer1.0.conv1.weight', 'backbone.layer1.0.conv1.weight',
+                'queue'):
+        assert torch.equal(point[key], state[key]), key
+
+
+def test_moco_pt_has_no_projection_head(tmp_path, imagenet):
+    """moco.pt (encoder_q only, torchvision names): the backbone loads, the neck is reported."""
+    from lth_mm.core import keymap
+    cfg = tiny(MOCO, tmp_path / 'probe', imagenet, tmp_path / 'unused.pth', {})
+    cfg.model.backbone.init_cfg = None
+    cfg.model.neck.init_cfg = None
+    model = build_runner(cfg).model
+    gen = torch.Generator().manual_seed(4)
+    state = {k: _random_like(k, v, gen) for k, v in model.backbone.state_dict().items()}
+    torch.save(state, tmp_path / 'moco.pt')
+    report = keymap.load_pretrained(model, tmp_path / 'moco.pt')
+    assert torch.equal(model.backbone.layer4[1].conv2.weight, state['layer4.1.conv2.weight'])
+    assert sorted(report.missing) == ['neck.mlp.0.bias', 'neck.mlp.0.weight', 'neck.mlp.2.bias',
+                                      'neck.mlp.2.weight']
