@@ -388,6 +388,14 @@ class Ticket(Mapping[str, torch.Tensor]):
             inter_total, union_total = inter_total + inter, union_total + union
         return TicketOverlap(inter_total / union_total if union_total else 1.0, per_layer)
 
+    def distance(self, other: Ticket) -> float:
+        """The fraction of the covered weights on which the two masks differ (Hamming distance
+        over the number of weights; 0 for equal tickets, 1 for a ticket and its reverse)."""
+        self._aligned(other)
+        numel = self.numel
+        differ = sum(_count(self[k] ^ other[k]) for k in self)
+        return differ / numel if numel else 0.0
+
     def rename(self, fn: Callable[[str], str | None] | Mapping[str, str]) -> Ticket:
         """Rename keys by a function or mapping; a function returning None drops the key."""
         masks: dict[str, torch.Tensor] = {}

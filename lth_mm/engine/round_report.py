@@ -15,8 +15,8 @@ __all__ = ['aggregate_seeds', 'format_table', 'plot_runs', 'read_summary', 'runs
 
 PathLike = Union[str, os.PathLike]
 CSV_FIELDS = ('round', 'sparsity', 'remaining', 'best_val_metric', 'best_epoch', 'best_iter',
-              'test_metric', 'metric', 'train_loss', 'wall_time_s', 'ticket', 'ticket_digest',
-              'best_checkpoint', 'last_checkpoint')
+              'test_metric', 'metric', 'train_loss', 'trained', 'comparable', 'wall_time_s',
+              'ticket', 'ticket_digest', 'best_checkpoint', 'last_checkpoint')
 
 
 def write_summary(rows: Sequence[Mapping[str, Any]], out_dir: PathLike) -> None:
@@ -102,10 +102,11 @@ def _cell(row: Optional[Mapping[str, Any]], width: int) -> str:
     if value is None:
         return f'{"-":>{width}}'
     key = _value_key(row)
+    mark = '*' if row.get('comparable') is False else ''
     if row.get('n', 1) > 1 and row.get(f'{key}_min') is not None:
-        text = f'{value:.2f} ({row[f"{key}_min"]:.2f}-{row[f"{key}_max"]:.2f})'
+        text = f'{value:.2f} ({row[f"{key}_min"]:.2f}-{row[f"{key}_max"]:.2f}){mark}'
         return f'{text:>{width}}'
-    return f'{value:>{width}.2f}'
+    return f'{f"{value:.2f}{mark}":>{width}}'
 
 
 def format_table(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
@@ -125,6 +126,9 @@ def format_table(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
         sample = next(by_round[label][rnd] for label in labels if rnd in by_round[label])
         cells = [_cell(by_round[label].get(rnd), width) for label in labels]
         lines.append(f'{rnd:>5} {100 * sample["sparsity"]:>10.2f} ' + ' '.join(cells))
+    if any(r.get('comparable') is False for rows in runs.values() for r in rows):
+        lines.append('* an early-bird round, stopped before the end of its schedule: its own '
+                     'accuracy is not comparable to a full round\'s')
     return '\n'.join(lines)
 
 

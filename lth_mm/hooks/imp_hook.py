@@ -8,12 +8,13 @@ from collections import deque
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from ..core import CRITERIA, MODES, PruneScope, Ticket
 from ..core.atomic import atomic_write_bytes
+from ..core.early_bird import EarlyBird
 from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
 from ..engine.round_report import format_table, plot_runs, write_summary
 from ..engine.runner_utils import (
@@ -35,7 +36,9 @@ CKPT_IMP = 'lth_mm_imp'
 #: The arguments that define a search; a resume must repeat them.
 SEARCH_ARGS = ('rounds', 'rate', 'criterion', 'mode', 'scope', 'rewind', 'rewind_at',
                'round_length', 'oneshot', 'masks_from', 'train_dense_round', 'keep_prefixes',
-               'reinit_prefixes', 'metric', 'rule')
+               'reinit_prefixes', 'metric', 'rule', 'early_bird')
+#: Early-bird settings and their defaults: check every ``interval`` epochs (iterations).
+EARLY_BIRD = dict(interval=1, threshold=0.1, window=3)
 
 
 @HOOKS.register_module()
@@ -111,6 +114,15 @@ class IMPHook(TicketEnforcingHook):
             refused.
         allow_other_ticket: Start a search from ``load_from`` weights that were trained under
             a ticket (a sparse checkpoint).
+        early_bird: Early-bird rounds (off by default), a dict of ``interval`` (epochs, or
+            iterations for iteration-based loops; default 1), ``threshold`` (default 0.1) and
+            ``window`` (default 3): every ``interval`` the hook computes the mask pruning now
+            would produce and its distance to the previous one (the fraction of prunable weights
+            that differ); once ``window`` distances in a row are under ``threshold`` the round
+            ends there and is pruned and rewound as usual (:class:`lth_mm.core.early_bird
+            .EarlyBird`). The last round, whose ticket is not pruned again, always trains the
+            full schedule: its accuracy is comparable to full IMP's, the shortened rounds' are
+            not (``comparable`` in the summary). Magnitude pruning only.
         mask_grads: See :class:`TicketEnforcingHook`.
     """
 
@@ -134,6 +146,7 @@ class IMPHook(TicketEnforcingHook):
                  seed: Optional[int] = None,
                  overwrite: bool = False,
                  allow_other_ticket: bool = False,
+                 early_bird: Optional[Dict[str, Any]] = None,
                  mask_grads: bool = False) -> None:
         super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
                          allow_other_ticket=allow_other_ticket)
@@ -156,6 +169,19 @@ class IMPHook(TicketEnforcingHook):
         if not train_dense_round and rewind in ('pt', 'rewind_lt'):
             raise ValueError(f'IMPHook: rewind={rewind!r} needs the dense round 0; '
                              'set train_dense_round=True')
+        if early_bird is not None:
+            if not isinstance(early_bird, dict) or set(early_bird) - set(EARLY_BIRD):
+                raise ValueError(f'IMPHook: early_bird must be a dict of {sorted(EARLY_BIRD)}, '
+                                 f'got {early_bird!r}')
+            early_bird = dict(EARLY_BIRD, **early_bird)
+            interval = early_bird['interval']
+            if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+                raise ValueError(f'IMPHook: early_bird interval must be an integer >= 1, got '
+                                 f'{interval!r}')
+            if criterion != 'magnitude' or oneshot or masks_from:
+                raise ValueError('IMPHook: early_bird stops a round when its magnitude mask has '
+                                 "settled: it needs criterion='magnitude', no oneshot and no "
+                                 'masks_from')
         if masks_from is not None and (not isinstance(masks_from, str) or masks_from == '???'):
             raise ValueError(f'IMPHook: masks_from must be the tickets folder of an earlier '
                              f'search (<work_dir>/imp/tickets), got {masks_from!r}')
@@ -174,6 +200,9 @@ class IMPHook(TicketEnforcingHook):
         self.offset = 0 if train_dense_round else 1
         self.seed = seed
         self.overwrite = bool(overwrite)
+        self.early_bird = early_bird
+        self._bird = (EarlyBird(early_bird['threshold'], early_bird['window'])
+                      if early_bird else None)
         # Search state (travels in checkpoints).
         self.round = 0
         self.records: List[Dict[str, Any]] = []
@@ -182,6 +211,9 @@ class IMPHook(TicketEnforcingHook):
         self._resume_ticket: Optional[Ticket] = None
         self._replayed: List[float] = []
         self._losses: deque = deque()  # training losses of the round's last epoch
+        self._round_start = 0  # the epoch (iteration) the current round started at
+        self._cut = 0  # epochs (iterations) early-bird rounds did not train
+        self._stopped_early = False
 
     # Set-up ------------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
@@ -269,6 +301,9 @@ class IMPHook(TicketEnforcingHook):
         self.round, self.records = 0, []
         self.reset_best()
         self._losses.clear()
+        self._round_start, self._cut, self._stopped_early = 0, 0, False
+        if self._bird:
+            self._bird.reset()
         self.round_started = time.time()
         ticket = Ticket.dense(model, self.scope)
         self.set_ticket(runner, ticket)
@@ -279,7 +314,7 @@ class IMPHook(TicketEnforcingHook):
             self._set_rewind_point(capture_state(model))
         if self.offset:  # prune the starting weights before any training
             self._finish_dense_round(runner)
-            self._start_next_round(runner)
+            self._start_next_round(runner, 0)
 
     # Round boundaries --------------------------------------------------------------------------
     def before_train_epoch(self, runner: Any) -> None:
@@ -294,10 +329,40 @@ class IMPHook(TicketEnforcingHook):
         if (self.rewind == 'rewind_lt' and self.round == 0 and step == self.rewind_at
                 and self._rewind_state is None):
             self._set_rewind_point(capture_state(unwrap_model(runner)))
-        if (step > 0 and step % self.length == 0
-                and step // self.length + self.offset == self.round + 1):
-            self._end_round(runner)
-            self._start_next_round(runner)
+        trained = step - self._round_start
+        if trained <= 0 or self.round >= self.rounds:
+            return
+        if trained < self.length and not self._settled(runner, trained):
+            return
+        if trained < self.length:  # an early-bird round: the rest of its schedule is cut
+            self._stopped_early = True
+            self._shorten(runner, self.length - trained)
+        self._end_round(runner)
+        self._start_next_round(runner, step)
+
+    def _settled(self, runner: Any, trained: int) -> bool:
+        """An early-bird check, when one is due: has the mask pruning would produce settled?"""
+        if self._bird is None or trained % self.early_bird['interval']:
+            return False
+        candidate = self.ticket.prune(unwrap_model(runner), self.rate, self.criterion, self.mode)
+        distance = self._bird.observe(candidate)
+        decision = [self._bird.settled]
+        broadcast_object_list(decision, src=0)  # every rank ends the round together
+        if distance is not None:
+            runner.logger.info(f'IMPHook: early-bird check of round {self.round} after {trained} '
+                               f'{self.unit}: {100 * distance:.2f} % of the mask changed'
+                               + ('; settled' if decision[0] else ''))
+        return decision[0]
+
+    def _shorten(self, runner: Any, cut: int) -> None:
+        """Take ``cut`` epochs (iterations) off the stretched train loop."""
+        self._cut += cut
+        loop = runner.train_loop
+        if self.by_epoch:
+            loop._max_epochs -= cut
+            loop._max_iters = loop._max_epochs * len(loop.dataloader)
+        else:
+            loop._max_iters -= cut
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
                          outputs: Any = None) -> None:
@@ -321,13 +386,17 @@ class IMPHook(TicketEnforcingHook):
         if self._best_state is None:  # no validation (a self-supervised search): keep the last
             last = osp.join(self.out_dir, f'round_{self.round:02d}_last.pth')
             self._save_weights(last, capture_state(unwrap_model(runner)), dict(round=self.round))
+        step = runner.epoch if self.by_epoch else runner.iter
         row = dict(round=self.round, **self.round_row(runner, self.round_started),
                    train_loss=(sum(self._losses) / len(self._losses) if self._losses else None),
+                   trained=step - self._round_start, comparable=not self._stopped_early,
                    ticket=osp.relpath(self._ticket_path(self.round), runner.work_dir),
                    best_checkpoint=(osp.relpath(self._best_path(self.round), runner.work_dir)
                                     if self._best_state is not None else None),
                    last_checkpoint=osp.relpath(last, runner.work_dir) if last else None,
                    layers={r['name']: r['sparsity'] for r in self.ticket.layer_table()})
+        if self._bird is not None:
+            row['early_bird_distances'] = list(self._bird.distances)
         self.records = [r for r in self.records if r['round'] != self.round] + [row]
         done = self.round + 1 - self.offset
         mean = sum(r['wall_time_s'] for r in self.records) / len(self.records)
@@ -373,8 +442,8 @@ class IMPHook(TicketEnforcingHook):
                                    seeded_generator(self.seed + rnd))
         return masks_equal_across_ranks(ticket)
 
-    def _start_next_round(self, runner: Any) -> None:
-        """Prune, rewind and reset what a new round must reset."""
+    def _start_next_round(self, runner: Any, step: int) -> None:
+        """Prune, rewind and reset what a new round (starting at ``step``) must reset."""
         model = unwrap_model(runner)
         ticket = self._next_ticket(runner)
         self.round += 1
@@ -391,6 +460,9 @@ class IMPHook(TicketEnforcingHook):
         reset_best_checkpoint(runner)
         self.reset_best()
         self._losses.clear()
+        self._round_start, self._stopped_early = step, False
+        if self._bird:
+            self._bird.reset()
         self.round_started = time.time()
         runner.model.train()
         runner.logger.info(f'IMPHook: round {self.round} starts at sparsity '
@@ -416,6 +488,8 @@ class IMPHook(TicketEnforcingHook):
         checkpoint[CKPT_IMP] = dict(
             args=self.search_args(), round=self.round, records=self.records, seed=self.seed,
             round_elapsed=time.time() - self.round_started, losses=list(self._losses),
+            round_start=self._round_start, cut=self._cut, stopped_early=self._stopped_early,
+            early_bird=self._bird.state_dict() if self._bird else None,
             rewind_file=(osp.relpath(self._rewind_path(), runner.work_dir)
                          if self._rewind_state is not None else None))
 
@@ -438,6 +512,10 @@ class IMPHook(TicketEnforcingHook):
         self.round, self.records, self.seed = state['round'], state['records'], state['seed']
         self.round_started = time.time() - state['round_elapsed']
         self._losses.extend(state['losses'])
+        self._round_start, self._stopped_early = state['round_start'], state['stopped_early']
+        self._shorten(runner, state['cut'])
+        if self._bird:
+            self._bird.load_state_dict(state['early_bird'])
         self._resume_ticket = loaded
         # The rewind point is stored once, beside the tickets; the checkpoint only says it exists.
         self._rewind_state = load_state(self._rewind_path()) if state['rewind_file'] else None
