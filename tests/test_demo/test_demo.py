@@ -63,6 +63,9 @@ def test_seeds_are_merged_into_mean_and_range(tmp_path):
     assert (first['test_metric'], first['test_metric_min'], first['test_metric_max'],
             first['n']) == (92.0, 90.0, 94.0, 2)
     assert first['best_val_metric'] == 92.0
+    assert (first['test_metric_sd'], first['test_metric_n']) == (pytest.approx(2 ** 1.5), 2)
+    assert (second['test_metric_sd'], second['test_metric_n'], second['best_val_metric_n']) == (
+        None, 1, 0)
     assert (second['test_metric'], second['n'], second['best_val_metric']) == (80.0, 1, None)
     table = format_table(merged)
     assert '92.00 (90.00-94.00)' in table and '80.00' in table and '70.00' in table
