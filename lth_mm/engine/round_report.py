@@ -165,7 +165,7 @@ def runs_png(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     if title and len(panels) > 1:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.0 + 0.06 / rows, fontsize='large')
     buffer = io.BytesIO()
     fig.savefig(buffer, format='png', dpi=120, bbox_inches='tight')
     plt.close(fig)
@@ -199,6 +199,8 @@ def _draw_runs(ax: Any, runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> None
             tested = tested or key == 'test_metric'
     ax.set_xscale('log')
     ax.invert_xaxis()
+    left, right = ax.get_xlim()
+    ax.set_xlim(min(left, 120), right)  # no room beyond 100 % remaining
     ax.xaxis.set_major_formatter(FuncFormatter(_percent))
     ax.xaxis.set_minor_formatter(FuncFormatter(_percent))
     ax.set_xlabel('remaining weights (%)')
@@ -206,7 +208,7 @@ def _draw_runs(ax: Any, runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> None
     ax.set_ylabel(f'{metric} ({when})' if metric else 'metric')
     ax.grid(True, which='both', alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend()
+        ax.legend(fontsize='small')
 
 
 def _or(value: Optional[float], default: float) -> float:
