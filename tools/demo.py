@@ -6,7 +6,9 @@ each run once the runs it needs have finished, ``--jobs`` at a time, each with i
 pinned (``--threads``), and prints one line per finished round (round, sparsity, validation and
 test metric, seconds, the run's ETA) while the full logs go to ``<work_dir>/<seed>/<run>.log``.
 With several ``--seeds`` every run is repeated per seed and the table shows the mean and the
-range. Writes ``summary.md``, ``summary.csv`` and ``curve.png`` into the work dir.
+range. Writes ``summary.md``, ``summary.csv`` and ``curve.png`` into the work dir, then the
+demo's ticket reports (``reports/``, ``tools/ticket.py report``) and, for demos that ask, the
+results table over its runs (``results/``, ``tools/ticket.py results``).
 
 Examples::
 
@@ -184,6 +186,27 @@ def table_rows(demo_runs: List[Run], seed_dir: Path) -> Dict[str, List[dict]]:
     return columns
 
 
+def write_reports(demo: Demo, args: argparse.Namespace, seed_dirs: Dict[int, Path],
+                  run_dirs: List[Path]) -> None:
+    """The demo's ticket reports and, if it asks, the results table over ``run_dirs``."""
+    started, written = time.time(), []
+    if demo.reports is not None:
+        from lth_mm.analysis import console_summary, write_report
+        for report in demo.reports(args, seed_dirs):
+            analysis, files = write_report(report.tickets, report.out, labels=report.labels)
+            say(f'\n[demo] ticket report: {report.title}\n{console_summary(analysis)}')
+            written.append(files[-1])
+    if demo.results:
+        from lth_mm.engine.results_files import write_results
+        results, files = write_results(run_dirs, args.work_dir / 'results', title=demo.title)
+        say(f'\n[demo] results table: {len(results.rows)} rows x {len(results.columns)} columns '
+            f'over {len(results.runs)} runs')
+        written.append(files[-1])
+    if written:
+        say(f'[demo] reports written in {_seconds(time.time() - started)}: '
+            + ', '.join(str(path) for path in written))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
     args = parse_args(argv)
     demo: Demo = DEMOS[args.demo]
@@ -216,6 +239,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
     say(f'\n{demo.notes}\n\n{table}\n\n[demo] {settings}')
     say(f'[demo] wrote {args.work_dir / "summary.md"}, {args.work_dir / "summary.csv"}, '
         f'{args.work_dir / "curve.png"}')
+    write_reports(demo, args, seed_dirs, [job.work_dir for job in jobs if job.run.columns])
     return report
 
 

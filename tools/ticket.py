@@ -8,6 +8,7 @@ Examples::
     python tools/ticket.py convert ticket.safetensors mask.pth.tar   # to torch.nn.utils.prune
     python tools/ticket.py plot work_dirs/imp work_dirs/random --labels IMP random --out curve.png
     python tools/ticket.py report imagenet.safetensors moco.pth.tar --labels ImageNet MoCo --out rep
+    python tools/ticket.py results work_dirs/imp_search work_dirs/transfers --out results
 
 The original code's mask files are PyTorch pickles: they are read as plain data only
 (``torch.load(weights_only=True)`` and a small allow-list); a file that would need full
@@ -92,6 +93,17 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f'wrote {written[-1]} ({len(written) - 1} more files beside it)')
 
 
+def cmd_results(args: argparse.Namespace) -> None:
+    from lth_mm.engine.results_files import results_markdown, write_results
+    results, written = write_results(args.work_dirs, args.out, title=args.title)
+    text = results_markdown(results, args.title)
+    print(text.split('\n## Columns')[0].rstrip())
+    for item in results.unplaced:
+        print(f'not in the table: {item["run"]}: {item["reason"]}')
+    print(f'{len(results.runs)} runs; wrote {written[-1]} ({len(written) - 1} more files beside '
+          'it)')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
@@ -136,6 +148,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     report.add_argument('--block', type=int, default=16,
                         help='kernels per side in the kernel-pattern figure')
     report.set_defaults(func=cmd_report)
+    results = sub.add_parser('results', help='one table (CSV, markdown) and plot over IMP searches '
+                             'and ticket transfers: rows = source tickets, columns = tasks')
+    results.add_argument('work_dirs', nargs='+', metavar='WORK_DIR',
+                         help='work dirs of IMPHook / TicketHook runs, or folders holding them')
+    results.add_argument('--out', required=True, help='output folder')
+    results.add_argument('--title', default='Results across runs')
+    results.set_defaults(func=cmd_results)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 from ..core.atomic import atomic_write_bytes, atomic_write_text
 
 __all__ = ['aggregate_seeds', 'format_table', 'plot_runs', 'read_summary', 'runs_csv',
-           'write_summary']
+           'runs_png', 'write_summary']
 
 PathLike = Union[str, os.PathLike]
 CSV_FIELDS = ('round', 'sparsity', 'remaining', 'best_val_metric', 'best_epoch', 'best_iter',
@@ -74,8 +74,9 @@ def aggregate_seeds(per_seed: Sequence[Mapping[str, Sequence[Mapping[str, Any]]]
     """Merge the rows of several seeds of the same runs, by column and round.
 
     Each merged row is the first seed's row with ``test_metric``, ``best_val_metric`` and
-    ``train_loss`` replaced by their mean over the seeds, ``<key>_min`` / ``<key>_max`` beside
-    them, and ``n`` (the number of seeds with that row).
+    ``train_loss`` replaced by their mean over the seeds, ``<key>_min`` / ``<key>_max`` /
+    ``<key>_sd`` (the sample standard deviation, None below two values) and ``<key>_n`` (the
+    values averaged) beside them, and ``n`` (the number of seeds with that row).
     """
     merged: Dict[str, List[Dict[str, Any]]] = {}
     for column in dict.fromkeys(c for seed in per_seed for c in seed):
@@ -88,13 +89,19 @@ def aggregate_seeds(per_seed: Sequence[Mapping[str, Sequence[Mapping[str, Any]]]
             group = by_round[rnd]
             row = dict(group[0], n=len(group))
             for key in VALUE_KEYS:
-                values = [r[key] for r in group if r.get(key) is not None]
-                row[key] = sum(values) / len(values) if values else None
-                row[f'{key}_min'] = min(values) if values else None
-                row[f'{key}_max'] = max(values) if values else None
+                row.update(_spread(key, [r[key] for r in group if r.get(key) is not None]))
             rows.append(row)
         merged[column] = rows
     return merged
+
+
+def _spread(key: str, values: Sequence[float]) -> Dict[str, Any]:
+    """``key``: the mean of ``values``, with ``key_min``, ``key_max``, ``key_sd`` and ``key_n``."""
+    n = len(values)
+    mean = sum(values) / n if n else None
+    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else None
+    return {key: mean, f'{key}_min': min(values) if n else None,
+            f'{key}_max': max(values) if n else None, f'{key}_sd': sd, f'{key}_n': n}
 
 
 def _cell(row: Optional[Mapping[str, Any]], width: int) -> str:
@@ -156,12 +163,43 @@ def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
               title: str = '') -> None:
     """Plot the metric against remaining weights (log-scale x axis, decreasing), one line a run;
     rows merged over seeds get their range as error bars."""
+    atomic_write_bytes(path, runs_png({title: runs}))
+
+
+def runs_png(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+             title: str = '') -> bytes:
+    """The PNG of :func:`plot_runs` with one panel per entry of ``panels`` (its key is the
+    panel's title), side by side, up to three a row; ``title`` goes above them all."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    metric = ''
+    columns = min(3, max(1, len(panels)))
+    rows = -(-max(1, len(panels)) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.2 * rows), squeeze=False)
+    for ax, (name, runs) in zip(axes.flat, panels.items()):
+        _draw_runs(ax, runs)
+        ax.set_title(name)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    if title and len(panels) > 1:
+        fig.suptitle(title, y=1.0 + 0.06 / rows, fontsize='large')
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png', dpi=120, bbox_inches='tight')
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _percent(value: float, _: Any = None) -> str:
+    """A log-axis tick as a plain number (``30``, ``0.6``); minor ticks other than 2, 3 and 5
+    unlabelled."""
+    mantissa = f'{value:.6e}'[0]
+    return f'{value:g}' if mantissa in '1235' and value > 0 else ''
+
+
+def _draw_runs(ax: Any, runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+    from matplotlib.ticker import FuncFormatter
+    metric, tested, losses = '', False, False
     for label, rows in runs.items():
         shown = [r for r in rows if _metric_value(r) is not None]
         if shown:
@@ -175,16 +213,19 @@ def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
                             label=f'{label} (n={max(r.get("n", 1) for r in shown)})')
             else:
                 ax.plot(xs, ys, marker='o', label=label)
-            metric = metric or rows[0].get('metric') or ('' if key != 'train_loss' else None)
+            metric = metric or rows[0].get('metric') or ''
+            tested = tested or key == 'test_metric'
+            losses = losses or key == 'train_loss'
     ax.set_xscale('log')
     ax.invert_xaxis()
+    left, right = ax.get_xlim()
+    ax.set_xlim(min(left, 120), right)  # no room beyond 100 % remaining
+    ax.xaxis.set_major_formatter(FuncFormatter(_percent))
+    ax.xaxis.set_minor_formatter(FuncFormatter(_percent))
     ax.set_xlabel('remaining weights (%)')
-    ax.set_ylabel('training loss (last epoch of the round)' if metric is None else
-                  f'{metric} (test at best validation)' if metric else 'metric')
-    ax.set_title(title)
+    when = 'test at best validation' if tested else 'best validation'
+    ax.set_ylabel(f'{metric} ({when})' if metric else
+                  'training loss (last epoch of the round)' if losses else 'metric')
     ax.grid(True, which='both', alpha=0.3)
-    ax.legend()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=120, bbox_inches='tight')
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize='small')

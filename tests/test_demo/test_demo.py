@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -46,6 +47,22 @@ def test_parse_args_and_the_run_lists(demo):
     assert 'custom_hooks.0.masks_from={work}/imp/imp/tickets' in imp[2].options
 
 
+def test_the_imp_demo_reports_near_the_papers_mask_figure(demo, tmp_path):
+    from demos.imp import report_round
+    assert report_round(demo.parse_args(['imp'])) == 3  # 78.40 %, nearest 79.03 %
+    assert report_round(demo.parse_args(['imp', '--quick'])) == 2  # 84 %, not 60 %
+    assert report_round(demo.parse_args(['imp', '--rate', '0.2', '--rounds', '18'])) == 7
+    with pytest.raises(SystemExit, match=r'--report-round 11 not in 1..10'):
+        report_round(demo.parse_args(['imp', '--report-round', '11']))
+    args = demo.parse_args(['imp', '--work-dir', str(tmp_path), '--report-round', '4'])
+    report, = demo.DEMOS['imp'].reports(args, {0: tmp_path / 'seed_0', 1: tmp_path / 'seed_1'})
+    assert report.labels == ('IMP s0', 'IMP s1', 'random s0', 'random s1')
+    assert report.tickets[1] == tmp_path / 'seed_1/imp/imp/tickets/round_04.safetensors'
+    assert report.tickets[2] == tmp_path / 'seed_0/random/imp/tickets/round_04.safetensors'
+    assert report.out == tmp_path / 'reports' / 'round_04'
+    assert '87.04 % sparse' in report.title
+
+
 def test_progress_lines(demo):
     assert demo.is_progress('IMPHook: round 3/10 done in 11 s: sparsity 78.40 %')
     assert demo.is_progress('TicketHook: done in 4 s: sparsity 84.00 %, test 33.52')
@@ -63,6 +80,9 @@ def test_seeds_are_merged_into_mean_and_range(tmp_path):
     assert (first['test_metric'], first['test_metric_min'], first['test_metric_max'],
             first['n']) == (92.0, 90.0, 94.0, 2)
     assert first['best_val_metric'] == 92.0
+    assert (first['test_metric_sd'], first['test_metric_n']) == (pytest.approx(2 ** 1.5), 2)
+    assert (second['test_metric_sd'], second['test_metric_n'], second['best_val_metric_n']) == (
+        None, 1, 0)
     assert (second['test_metric'], second['n'], second['best_val_metric']) == (80.0, 1, None)
     table = format_table(merged)
     assert '92.00 (90.00-94.00)' in table and '80.00' in table and '70.00' in table
@@ -106,6 +126,27 @@ def test_transfer_demo_quick_end_to_end(tmp_path):
     assert 'sparsity %' in (work / 'summary.md').read_text()
     assert (work / 'curve.png').read_bytes()[:4] == b'\x89PNG'
 
+    # The ticket report at the transferred sparsity: the IMP ticket, and the random ticket as
+    # the random_round_02 run trained it (read from its checkpoint).
+    assert '[demo] ticket report: transferred IMP ticket vs random ticket at round 2' in out
+    assert '[demo] reports written in' in out
+    report = json.loads((work / 'reports' / 'round_02' / 'report.json').read_text())
+    recorded = json.loads((work / 'random_round_02' / 'ticket' / 'summary.json').read_text())[0]
+    assert [(t['label'], t['digest']) for t in report['tickets']] == [
+        ('IMP', Ticket.load(work / 'imp/imp/tickets/round_02.safetensors').digest()),
+        ('random', recorded['ticket_digest'])]
+    # The results table over the runs holds the demo table's numbers in its cells.
+    cells = json.loads((work / 'results' / 'results.json').read_text())['cells']
+    found = {(c['mask'], c['round'], c['column']): c['mean'] for c in cells}
+    transfer, scratch = 'Digits 5-9 [weights: Digits 0-4]', 'Digits 5-9 [weights: random init]'
+    for (mask, rnd, column), name in {('ticket', 0, transfer): 'IMP ticket',
+                                      ('ticket', 2, transfer): 'IMP ticket',
+                                      ('random', 2, transfer): 'random ticket',
+                                      ('ticket', 0, scratch): 'from scratch',
+                                      ('ticket', 1, 'Digits 0-4 (search)'): 'IMP on 0-4'}.items():
+        assert found[mask, rnd, column] == pytest.approx(float(runs[name][rnd]['test_metric']))
+    assert len(found) == 3 + 1 + 3  # transfers, from scratch, the search's rounds
+
     # The fine-tuned checkpoints are sparse under their tickets; the random ticket is another.
     imp = Ticket.load(work / 'imp' / 'imp' / 'tickets' / 'round_02.safetensors')
     for name in ('imp_round_02', 'random_round_02'):
@@ -134,6 +175,11 @@ def test_imp_demo_quick_with_two_seeds(tmp_path):
         imp, reinit = (Ticket.load(work / f'seed_{seed}' / run / 'imp' / 'tickets' /
                                    'round_02.safetensors') for run in ('imp', 'reinit'))
         assert reinit == imp
+    report = json.loads((work / 'reports' / 'round_02' / 'report.json').read_text())
+    assert [t['label'] for t in report['tickets']] == ['IMP s0', 'IMP s1', 'random s0',
+                                                       'random s1']
+    assert '[demo] ticket report: IMP ticket vs random mask at round 2 (84.00 % sparse)' in out
+    assert not (work / 'results').exists()  # the imp demo asks for no results table
 
 
 @pytest.mark.slow

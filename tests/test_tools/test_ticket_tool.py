@@ -10,7 +10,7 @@ import torch
 import torchvision
 
 from lth_mm.core import Ticket
-from lth_mm.engine.round_report import write_summary
+from lth_mm.engine.round_report import runs_png, write_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location('ticket_tool', ROOT / 'tools' / 'ticket.py')
@@ -137,3 +137,28 @@ def test_original_mask_files_load_without_running_code(tickets, tmp_path):
     _fails(['info', str(tmp_path / 'weights.pth')], 'weights.pth: no "*.weight_mask" tensors')
     (tmp_path / 'notes.txt').write_text('hello')
     _fails(['compare', str(tmp_path / 'notes.txt'), str(hostile)], 'notes.txt')
+
+
+
+
+
+def test_plot_panels_tick_labels_and_error_bars_from_zero():
+    import io
+
+    import matplotlib.image
+    from matplotlib.figure import Figure
+
+    from lth_mm.engine.round_report import _draw_runs, _percent
+    assert [_percent(v) for v in (100, 50, 30, 20, 10, 4, 0.6, 0.5)] == [
+        '100', '50', '30', '20', '10', '', '', '0.5']
+    merged = dict(round=1, sparsity=0.5, metric='mAP', n=2, test_metric=0.5, test_metric_min=0.0,
+                  test_metric_max=1.0)
+    runs = {'IMP': [dict(merged, round=0, sparsity=0.0, test_metric_min=0.25), merged]}
+    ax = Figure().subplots()
+    _draw_runs(ax, runs)
+    bars = ax.containers[0].lines[2][0].get_segments()
+    assert [(s[0][1], s[1][1]) for s in bars] == [(0.25, 1.0), (0.0, 1.0)]  # min 0 is a min
+    assert ax.get_ylabel() == 'mAP (test at best validation)'
+    image = matplotlib.image.imread(io.BytesIO(runs_png({f'task {i}': runs for i in range(4)})))
+    height, width = image.shape[:2]
+    assert 1.5 * height < width < 3 * height  # three panels a row, two rows

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 #: The demo's own arguments (beyond the runner's) and the values --quick gives them.
@@ -32,6 +33,29 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Report:
+    """A ticket report (``tools/ticket.py report``) a demo writes after its runs.
+
+    Args:
+        tickets: The ticket files, of one architecture.
+        labels: One per ticket.
+        out: Its folder (under the demo's work dir).
+        title: What it compares, printed above its summary.
+    """
+
+    tickets: Tuple[Path, ...]
+    labels: Tuple[str, ...]
+    out: Path
+    title: str = ''
+
+
+#: Builds a demo's ticket reports once its runs are done, from the parsed arguments and the work
+#: dir of each seed. It may first write ticket files the reports read (say, a ticket a run
+#: trained under, read from its checkpoint), under the demo's work dir.
+Reports = Callable[[argparse.Namespace, Dict[int, Path]], List[Report]]
+
+
+@dataclass(frozen=True)
 class Demo:
     """A demo: its runs, built from the parsed arguments, and how its table reads.
 
@@ -44,6 +68,9 @@ class Demo:
         quick: Argument values ``--quick`` sets: a smoke test of the whole demo.
         columns: The table's column order (default: as the runs give them).
         plot_columns: The columns drawn in ``curve.png`` (default: all).
+        reports: The ticket reports to write after the runs (default: none).
+        results: Also write the results table over its runs (``tools/ticket.py results``) into
+            ``<work_dir>/results``.
     """
 
     name: str
@@ -54,6 +81,8 @@ class Demo:
     quick: Dict[str, object] = field(default_factory=dict)
     columns: Optional[Sequence[str]] = None
     plot_columns: Optional[Sequence[str]] = None
+    reports: Optional[Reports] = None
+    results: bool = False
 
 
 def schedule(epochs: int) -> Tuple[str, ...]:

@@ -12,13 +12,18 @@ a ResNet-18 of width 32:
    ticket of exactly the same sparsity (``randomize=True``); (c) dense fine-tuning (the round-0
    ticket) and (d) dense training from scratch are the references. The classifier head is
    re-initialised for the new task (same seed in every run).
+
+Then, per transferred round, the ticket report (``reports/round_XX``) of the IMP ticket against
+the random ticket trained beside it, and the results table over all runs (``results/``).
 """
 from __future__ import annotations
 
 import argparse
-from typing import List
+import json
+from pathlib import Path
+from typing import Dict, List
 
-from .base import WIDTH8, Demo, Run, schedule
+from .base import WIDTH8, Demo, Report, Run, schedule
 
 CONFIGS = 'configs/demo/transfer'
 TICKETS = '{work}/imp/imp/tickets'
@@ -70,6 +75,55 @@ def runs(args: argparse.Namespace) -> List[Run]:
     return out
 
 
+def trained_ticket(work_dir: Path, out: Path) -> Path:
+    """Save the ticket a TicketHook run trained under (its checkpoints record it) to ``out``;
+    check it against the digest the run recorded."""
+    from lth_mm.compat import load_local_checkpoint
+    from lth_mm.hooks.enforce import checkpoint_ticket
+
+    recorded = json.loads((work_dir / 'ticket' / 'summary.json').read_text())[0]['ticket_digest']
+    found = sorted(work_dir.glob('*.pth'), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise SystemExit(f'demo transfer: no checkpoint in {work_dir} to read its ticket from')
+    checkpoint = found[-1]
+    ticket = checkpoint_ticket(load_local_checkpoint(str(checkpoint), map_location='cpu'),
+                               checkpoint)
+    if ticket is None or ticket.digest() != recorded:
+        raise SystemExit(f'demo transfer: {checkpoint} does not hold the ticket {recorded} its '
+                         'run recorded')
+    ticket.save(out)
+    return out
+
+
+def reports(args: argparse.Namespace, seed_dirs: Dict[int, Path]) -> List[Report]:
+    """At each transferred sparsity, the IMP ticket against the random ticket fine-tuned beside
+    it (read from that run's checkpoint), every seed in one report; random tickets that are the
+    same mask for several seeds (TicketHook draws them with its own seed) are shown once."""
+    several = len(seed_dirs) > 1
+    tickets_dir = args.work_dir / 'reports' / 'tickets'
+    out = []
+    for rnd in sorted(set(args.transfer_rounds or range(1, args.rounds + 1))):
+        tickets = [folder / f'imp/imp/tickets/round_{rnd:02d}.safetensors'
+                   for folder in seed_dirs.values()]
+        labels = [f'IMP s{seed}' if several else 'IMP' for seed in seed_dirs]
+        randoms: Dict[str, List[int]] = {}
+        for seed, folder in seed_dirs.items():
+            run = folder / f'random_round_{rnd:02d}'
+            digest = json.loads((run / 'ticket' / 'summary.json').read_text())[0]['ticket_digest']
+            if digest not in randoms:
+                tickets.append(trained_ticket(
+                    run, tickets_dir / f'random_round_{rnd:02d}_seed_{seed}.safetensors'))
+            randoms.setdefault(digest, []).append(seed)
+        labels += [f'random s{",".join(map(str, seeds))}' if several else 'random'
+                   for seeds in randoms.values()]
+        sparsity = 100 * (1 - (1 - args.rate) ** rnd)
+        out.append(Report(tuple(tickets), tuple(labels),
+                          args.work_dir / 'reports' / f'round_{rnd:02d}',
+                          f'transferred IMP ticket vs random ticket at round {rnd} '
+                          f'({sparsity:.2f} % sparse)'))
+    return out
+
+
 DEMO = Demo(
     name='transfer', title='Ticket transfer: digits 0-4 -> digits 5-9, ResNet-18 (width 32)',
     notes='Test accuracy (%) at the best-validation epoch. IMP ticket / random ticket: digits '
@@ -81,4 +135,4 @@ DEMO = Demo(
     runs=runs, arguments=arguments,
     quick=dict(pretrain_epochs=1, rounds=2, rate=0.6, epochs=1, transfer_rounds=[2]),
     columns=('IMP ticket', 'random ticket', 'from scratch', 'IMP on 0-4'),
-    plot_columns=('IMP ticket', 'random ticket', 'from scratch'))
+    plot_columns=('IMP ticket', 'random ticket', 'from scratch'), reports=reports, results=True)
