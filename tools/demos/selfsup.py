@@ -8,7 +8,9 @@ of width 32:
    pre-trained weights are pruned first; the mask is shared by the momentum encoder);
 3. transfer to digits classification: for each chosen round, fine-tune once from the DENSE MoCo
    weights with (a) the MoCo ticket or (b) a random ticket of the same sparsity; (c) dense
-   fine-tuning (round 0) and (d) dense training from scratch are the references.
+   fine-tuning (round 0) and (d) dense training from scratch are the references;
+4. a ticket report (``tools/ticket.py report``) of the MoCo ticket against the random ticket at
+   each transferred sparsity.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import argparse
 from typing import List
 
 from .base import WIDTH8, Demo, Run, schedule
+from .transfer import reports
 
 CONFIGS = 'configs/demo/selfsup'
 TICKETS = '{work}/imp/imp/tickets'
@@ -78,4 +81,4 @@ DEMO = Demo(
     runs=runs, arguments=arguments,
     quick=dict(pretrain_epochs=1, rounds=2, rate=0.5, round_epochs=1, epochs=1,
                transfer_rounds=[2]),
-    columns=('MoCo ticket', 'random ticket', 'from scratch'))
+    columns=('MoCo ticket', 'random ticket', 'from scratch'), reports=reports)
