@@ -415,7 +415,10 @@ def _mask(row: Dict[str, Any]) -> str:
 def _source_digest(row: Dict[str, Any]) -> Optional[str]:
     """The digest of the ticket a transfer's mask was made from, where its record tells: the
     mask's own for a plain ticket; for a random ticket, the one its card's notes name
-    (``Ticket.random_like``); None for a reversed ticket."""
+    (``Ticket.random_like``); None for a reversed ticket. Records of lth_mm >= 0.2 name it
+    (``source_digest``: the ticket file's, before any key mapping)."""
+    if row.get('source_digest'):
+        return row['source_digest']
     if row.get('randomized'):
         found = RANDOM_NOTES.search(str((row.get('ticket_card') or {}).get('notes', '')))
         return found.group(1) if found else None

@@ -27,8 +27,10 @@ class TicketHook(TicketEnforcingHook):
     pre-trained weights, fine-tuned once with the downstream recipe.
 
     At the end of training the run is recorded in ``<work_dir>/ticket/summary.json`` (and
-    ``.csv``): the ticket (path, digest, card), the best validation metric and its epoch, and
-    the test metric of the best weights, as the paper reports.
+    ``.csv``): the ticket (path, the digest of the file's ticket ``source_digest``, the digest
+    and card of the mask trained), the best validation metric and its epoch, and the test
+    metric of the best weights, as the paper reports. The mask trained (after key mapping,
+    ``randomize`` and ``reverse``) is saved as ``<work_dir>/ticket/ticket.safetensors``.
 
     Note:
         The ticket is bound in ``before_train`` (after weights are loaded) and again before
@@ -88,6 +90,7 @@ class TicketHook(TicketEnforcingHook):
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
         ticket = Ticket.read(self.ticket_path, self.allow_pickle)
+        self.source_digest = ticket.digest()  # as the file holds it, before any mapping
         if self.key_map is not None and not set(ticket) <= set(dict(model.named_parameters())):
             dst = keymap.detect_scheme(model.state_dict())
             ticket, _ = keymap.convert_ticket(ticket, dst=dst, src=self.key_map)
@@ -136,6 +139,8 @@ class TicketHook(TicketEnforcingHook):
             if self.reinit or self.reinit_prefixes:
                 reinitialize(unwrap_model(runner), self.seed, self.reinit_prefixes or None)
             self._started = time.time()
+            if is_main_process():  # the mask trained, as a file (randomized / reversed included)
+                self._loaded.save(self._trained_path(runner))
         self.set_ticket(runner, self._loaded)
         super().before_train(runner)
 
@@ -147,6 +152,10 @@ class TicketHook(TicketEnforcingHook):
         if self.ticket is None:
             self.set_ticket(runner, self._loaded)
 
+    @staticmethod
+    def _trained_path(runner: Any) -> str:
+        return osp.join(runner.work_dir, 'ticket', 'ticket.safetensors')
+
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         super().before_save_checkpoint(runner, checkpoint)
         checkpoint[CKPT_RUN] = dict(elapsed=time.time() - self._started)
@@ -155,8 +164,9 @@ class TicketHook(TicketEnforcingHook):
         """Record the run: which ticket, the best validation and the test metric at it."""
         card = self._loaded.card
         row = dict(round=card.get('round'), **self.round_row(runner, self._started),
-                   ticket=osp.abspath(self.ticket_path), reversed=self.reverse,
-                   randomized=self.randomize, ticket_card=card)
+                   ticket=osp.abspath(self.ticket_path), source_digest=self.source_digest,
+                   trained_ticket=osp.relpath(self._trained_path(runner), runner.work_dir),
+                   reversed=self.reverse, randomized=self.randomize, ticket_card=card)
         runner.logger.info(f'TicketHook: done in {format_seconds(row["wall_time_s"])}: '
                            f'{progress_line(row)}')
         if is_main_process():

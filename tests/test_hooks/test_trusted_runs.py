@@ -199,6 +199,9 @@ def test_test_py_refuses_a_checkpoint_of_another_ticket(tmp_path, pretrained):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False,
                                         save_best='accuracy/top1', rule='greater')
     build_runner(cfg).train()  # a transfer: from the dense pre-trained weights
+    record = rows(tmp_path / 'transfer', 'ticket')[0]
+    assert record['source_digest'] == record['ticket_digest'] == ticket.digest()
+    assert Ticket.load(tmp_path / 'transfer' / record['trained_ticket']) == ticket
     best = next((tmp_path / 'transfer').glob('best_accuracy_top1_epoch_*.pth'))
     config = write_config(tmp_path / 'transfer.py', cfg)
     metrics = _test_py(config, best, tmp_path / 'test')

@@ -23,6 +23,8 @@ import json
 from pathlib import Path
 from typing import Dict, List
 
+from lth_mm.core import Ticket
+
 from .base import WIDTH8, Demo, Report, Run, schedule
 
 CONFIGS = 'configs/demo/transfer'
@@ -75,24 +77,13 @@ def runs(args: argparse.Namespace) -> List[Run]:
     return out
 
 
-def trained_ticket(work_dir: Path, out: Path) -> Path:
-    """Save the ticket a TicketHook run trained under (its checkpoints record it) to ``out``;
-    check it against the digest the run recorded."""
-    from lth_mm.compat import load_local_checkpoint
-    from lth_mm.hooks.enforce import checkpoint_ticket
-
+def trained_ticket(work_dir: Path) -> Path:
+    """The ticket a TicketHook run trained under (it saves it), checked against its record."""
     recorded = json.loads((work_dir / 'ticket' / 'summary.json').read_text())[0]['ticket_digest']
-    found = sorted(work_dir.glob('*.pth'), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise SystemExit(f'demo transfer: no checkpoint in {work_dir} to read its ticket from')
-    checkpoint = found[-1]
-    ticket = checkpoint_ticket(load_local_checkpoint(str(checkpoint), map_location='cpu'),
-                               checkpoint)
-    if ticket is None or ticket.digest() != recorded:
-        raise SystemExit(f'demo transfer: {checkpoint} does not hold the ticket {recorded} its '
-                         'run recorded')
-    ticket.save(out)
-    return out
+    path = work_dir / 'ticket' / 'ticket.safetensors'
+    if Ticket.load(path).digest() != recorded:
+        raise SystemExit(f'demo transfer: {path} is not the ticket {recorded} its run recorded')
+    return path
 
 
 def reports(args: argparse.Namespace, seed_dirs: Dict[int, Path]) -> List[Report]:
@@ -100,7 +91,6 @@ def reports(args: argparse.Namespace, seed_dirs: Dict[int, Path]) -> List[Report
     it (read from that run's checkpoint), every seed in one report; random tickets that are the
     same mask for several seeds (TicketHook draws them with its own seed) are shown once."""
     several = len(seed_dirs) > 1
-    tickets_dir = args.work_dir / 'reports' / 'tickets'
     out = []
     for rnd in sorted(set(args.transfer_rounds or range(1, args.rounds + 1))):
         tickets = [folder / f'imp/imp/tickets/round_{rnd:02d}.safetensors'
@@ -111,8 +101,7 @@ def reports(args: argparse.Namespace, seed_dirs: Dict[int, Path]) -> List[Report
             run = folder / f'random_round_{rnd:02d}'
             digest = json.loads((run / 'ticket' / 'summary.json').read_text())[0]['ticket_digest']
             if digest not in randoms:
-                tickets.append(trained_ticket(
-                    run, tickets_dir / f'random_round_{rnd:02d}_seed_{seed}.safetensors'))
+                tickets.append(trained_ticket(run))
             randoms.setdefault(digest, []).append(seed)
         labels += [f'random s{",".join(map(str, seeds))}' if several else 'random'
                    for seeds in randoms.values()]
