@@ -30,7 +30,7 @@ DEMO = [p for p in ALL if DET_DEMO in p.parents]
 PAPER_FILES = {'imagenet': 'checkpoints/imagenet_weight.pt',
                'simclr': 'checkpoints/simclr_weight.pt',
                'moco': 'checkpoints/moco_v2_800ep_pretrain.pth.tar'}
-DEMO_PRETRAINED = 'work_dirs/demo_detection/pretrained.pth'
+DEMO_PRETRAINED = 'work_dirs/demo_detection/pretrain/epoch_12.pth'  # step 1's checkpoint
 IOU_THRS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 ROUND_10 = 1 - 0.8 ** 10  # 89.26 % sparsity
 
@@ -97,6 +97,7 @@ def test_detection_config_builds(path: Path, tmp_path: Path) -> None:
     else:
         assert init[-1].checkpoint == DEMO_PRETRAINED
         assert set(init[-1].skip) == {'conv1', 'bn1', 'fc'}
+        assert init[-1].allow_pickle is True  # an MMEngine checkpoint (message hub objects)
 
     # Data and metric: registered transforms, datasets and the paper's AP / AP50 / AP75.
     for split in ('train', 'val', 'test'):

@@ -26,6 +26,9 @@ from .test_detection_end_to_end import METRICS, assert_backbone_ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('mmdet_scope', 'fast_runner')]
 
+#: Step 1's last checkpoint, where steps 2 and 3 read the pre-trained weights by default.
+PRETRAINED = 'work_dirs/demo_detection/pretrain/epoch_12.pth'
+
 
 def train(cfg: Config) -> Runner:
     runner = Runner.from_cfg(copy.deepcopy(cfg))
@@ -42,13 +45,11 @@ def classification(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     cfg = load_cfg(DET_DEMO / 'pretrain_digits_resnet18_w32.py')
     cfg.merge_from_dict(dict(schedule, work_dir=str(work / 'pretrain')))
     train(cfg)
-    state = load_local_checkpoint(str(work / 'pretrain' / 'epoch_1.pth'),
-                                  map_location='cpu')['state_dict']
-    pretrained = work / 'pretrained.pth'
-    torch.save({'state_dict': state}, pretrained)
+    pretrained = work / 'pretrain' / 'epoch_1.pth'  # read by load_from and MappedPretrained
+    state = load_local_checkpoint(str(pretrained), map_location='cpu')['state_dict']
 
     cfg = load_cfg(DET_DEMO / 'imp_digits_resnet18_w32.py')
-    assert cfg.load_from == 'work_dirs/demo_detection/pretrained.pth'
+    assert cfg.load_from == PRETRAINED
     cfg.merge_from_dict(dict(schedule, work_dir=str(work / 'imp'), load_from=str(pretrained),
                              **{'custom_hooks.0.rounds': 1}))
     train(cfg)
@@ -64,7 +65,7 @@ def canvases(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def detector(name: str, canvases: Path, work_dir: Path, pretrained: Path) -> Config:
     cfg = shrink_detection(load_cfg(DET_DEMO / name), canvases, work_dir)
-    assert cfg.model.backbone.init_cfg[-1].checkpoint == 'work_dirs/demo_detection/pretrained.pth'
+    assert cfg.model.backbone.init_cfg[-1].checkpoint == PRETRAINED
     cfg.model.backbone.init_cfg[-1].checkpoint = str(pretrained)
     return cfg
 

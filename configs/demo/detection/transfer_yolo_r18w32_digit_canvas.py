@@ -1,5 +1,5 @@
 # Detection demo, step 3: ticket transfer. A classification ticket of step 2 on the dense
-# pre-trained backbone (work_dirs/demo_detection/pretrained.pth), neck and head fresh and dense,
+# pre-trained backbone (work_dirs/demo_detection/pretrain/epoch_12.pth), neck and head fresh and dense,
 # trained once on the digit canvases, no further pruning. TicketHook maps the ticket's MMPretrain
 # names (backbone.layer1.0.conv1.weight) onto the detector's, which are the same:
 #   python tools/train.py configs/demo/detection/transfer_yolo_r18w32_digit_canvas.py \
