@@ -9,7 +9,7 @@ sparsity. Two iterations each on 64-px canvases; the configs are otherwise as sh
 from __future__ import annotations
 
 import copy
-import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -110,13 +110,14 @@ def test_random_ticket_of_the_same_sparsity(classification: tuple, canvases: Pat
     pretrained, ticket_path, state = classification
     imp = Ticket.load(ticket_path)
     cfg = detector('random_yolo_r18w32_digit_canvas.py', canvases, tmp_path, pretrained)
-    cfg.custom_hooks[0].rate = imp.sparsity
+    cfg.custom_hooks[0].ticket = str(ticket_path)
     runner = train(cfg)
-    random = Ticket.load(tmp_path / 'imp' / 'tickets' / 'round_01.safetensors')
+    (hook, ) = [h for h in runner.hooks if type(h).__name__ == 'TicketHook']
+    random = hook.ticket
     assert set(random) == set(imp) and random.kept == imp.kept  # exactly the same sparsity
     assert random.overlap(imp).overall < 0.5  # and another mask (random: about 1/3)
     assert_backbone_ticket(runner.model, dict(random.items()))
     assert_from_classifier(runner.model, state, dict(random.items()))
-    with open(tmp_path / 'imp' / 'summary.csv', newline='') as f:
-        (row, ) = csv.DictReader(f)
-    assert row['round'] == '1' and 0.0 <= float(row['test_metric']) <= 1.0
+    (row, ) = json.loads((tmp_path / 'ticket' / 'summary.json').read_text())
+    assert row['randomized'] is True and row['sparsity'] == imp.sparsity
+    assert row['metric'] == 'pascal_voc/mAP' and 0.0 <= row['test_metric'] <= 1.0
