@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,44 @@ def test_parse_args_and_the_run_lists(demo):
     assert [r.name for r in imp] == ['imp', 'random', 'reinit']
     assert imp[2].needs == ('imp', )
     assert 'custom_hooks.0.masks_from={work}/imp/imp/tickets' in imp[2].options
+
+
+def _ticket_run(folder: Path, metric: float, ap50: float, logged: float = None) -> None:
+    """A TicketHook run's record and its test log, as the runner reads them."""
+    (folder / 'ticket').mkdir(parents=True)
+    row = dict(round=2, sparsity=0.75, metric='pascal_voc/mAP', best_val_metric=0.5,
+               test_metric=metric)
+    (folder / 'ticket' / 'summary.json').write_text(json.dumps([row]))
+    (folder / '20261201_000000').mkdir()
+    (folder / '20261201_000000' / '20261201_000000.json').write_text(json.dumps(
+        {'pascal_voc/mAP': metric if logged is None else logged, 'pascal_voc/AP50': ap50}))
+
+
+def test_metric_tables_read_the_test_of_the_best_weights(demo, tmp_path):
+    metrics = (demo.Metric('AP', 'pascal_voc/mAP', 100), demo.Metric('AP50', 'pascal_voc/AP50',
+                                                                       100))
+    runs = [demo.Run('imp_round_02', 'c.py', columns=('IMP ticket', ), round=2),
+            demo.Run('random_round_02', 'c.py', columns=('random ticket', ), round=2)]
+    _ticket_run(tmp_path / 'imp_round_02', 0.4, 0.7)
+    _ticket_run(tmp_path / 'random_round_02', 0.2, 0.35)
+    rows = demo.table_rows(runs, tmp_path, metrics)
+    ap, ap50 = (demo.metric_rows(rows, m) for m in metrics)
+    assert ap['IMP ticket'][0]['test_metric'] == pytest.approx(40.0)
+    assert ap['IMP ticket'][0]['best_val_metric'] == pytest.approx(50.0)
+    assert ap50['random ticket'][0]['test_metric'] == pytest.approx(35.0)
+    assert ap50['random ticket'][0]['best_val_metric'] is None  # not the metric that picked
+    reports = {m.label: aggregate_seeds([demo.metric_rows(rows, m)]) for m in metrics}
+    lines = demo.summary_csv(reports).splitlines()
+    assert lines[0] == 'run,metric,' + ','.join(demo.CSV_FIELDS)
+    assert len(lines) == 5 and lines[3].startswith('IMP ticket,AP50,2,0.750000,None,70.0')
+    assert demo.summary_csv({'': aggregate_seeds([rows])}).splitlines()[0] == (
+        'run,' + ','.join(demo.CSV_FIELDS))
+
+    _ticket_run(tmp_path / 'other', 0.4, 0.7, logged=0.41)  # a later test overwrote the log
+    with pytest.raises(SystemExit, match='not the test of the best weights'):
+        demo.table_rows([demo.Run('other', 'c.py', columns=('x', ), round=2)], tmp_path, metrics)
+    with pytest.raises(SystemExit, match=r"has no \['pascal_voc/AP75'\]"):
+        demo.table_rows(runs, tmp_path, [demo.Metric('AP75', 'pascal_voc/AP75')])
 
 
 def test_progress_lines(demo):

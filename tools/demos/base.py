@@ -16,7 +16,8 @@ class Run:
     Args:
         name: Its folder under the demo's work dir (per seed), and its name in messages.
         config: The config, relative to the repository root.
-        options: ``--cfg-options`` entries; ``{work}`` stands for the seed's work dir.
+        options: ``--cfg-options`` entries; ``{work}`` stands for the seed's work dir, ``{seed}``
+            for the seed.
         columns: The table columns its record rows fill (none: not in the table); an ``IMPHook`` run
             gives one row per round, a ``TicketHook`` run one row, placed at ``round``.
         round: The round a ``TicketHook`` run's row stands at.
@@ -32,6 +33,21 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """A test metric a demo tables, from each ``TicketHook`` run's test of its best weights.
+
+    Args:
+        label: Its name in the table (``'AP50'``).
+        key: Its key in the test's metrics (``'pascal_voc/AP50'``).
+        scale: Factor shown (100: a fraction as %).
+    """
+
+    label: str
+    key: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
 class Demo:
     """A demo: its runs, built from the parsed arguments, and how its table reads.
 
@@ -44,6 +60,11 @@ class Demo:
         quick: Argument values ``--quick`` sets: a smoke test of the whole demo.
         columns: The table's column order (default: as the runs give them).
         plot_columns: The columns drawn in ``curve.png`` (default: all).
+        prepare: Makes what the runs read (offline data) under ``args.work_dir``: called once
+            before the first run starts, whatever the seeds.
+        metrics: One table per metric (the first is the summary's CSV rows and plot): the test
+            metrics of each ``TicketHook`` run's best weights. Default: one table of the
+            records' ``test_metric``.
     """
 
     name: str
@@ -54,6 +75,8 @@ class Demo:
     quick: Dict[str, object] = field(default_factory=dict)
     columns: Optional[Sequence[str]] = None
     plot_columns: Optional[Sequence[str]] = None
+    prepare: Optional[Callable[[argparse.Namespace], None]] = None
+    metrics: Sequence[Metric] = ()
 
 
 def schedule(epochs: int) -> Tuple[str, ...]:
