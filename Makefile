@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 PYTEST_ARGS ?= -n 2 -q
 
-.PHONY: install test lint demo demo-transfer clean
+.PHONY: install test lint demo demo-transfer demo-detection clean
 
 install:
 	bash tools/install.sh
@@ -18,6 +18,9 @@ demo: install
 
 demo-transfer: install
 	$(PYTHON) tools/demo.py transfer $(DEMO_ARGS)
+
+demo-detection: install
+	$(PYTHON) tools/demo.py detection $(DEMO_ARGS)
 
 clean:
 	rm -rf work_dirs .pytest_cache .ruff_cache .hypothesis

@@ -1,7 +1,7 @@
 """The demos ``tools/demo.py`` runs: each a list of training runs and a table (see ``base``)."""
-from . import imp, transfer
+from . import detection, imp, transfer
 from .base import Demo, Metric, Run, schedule
 
-DEMOS = {demo.name: demo for demo in (imp.DEMO, transfer.DEMO)}
+DEMOS = {demo.name: demo for demo in (imp.DEMO, transfer.DEMO, detection.DEMO)}
 
 __all__ = ['DEMOS', 'Demo', 'Metric', 'Run', 'schedule']

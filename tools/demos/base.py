@@ -88,3 +88,26 @@ def schedule(epochs: int) -> Tuple[str, ...]:
 #: --quick: a width-8 network (the digits ResNet-18 is width 32).
 WIDTH8 = ('model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
           'model.head.in_channels=64')
+
+
+def transfer_arguments(parser: argparse.ArgumentParser, source: str, rounds: int, rate: float,
+                       epochs: int, epochs_help: str) -> None:
+    """The arguments of a demo that transfers the tickets of an IMP search (``rounds`` of
+    ``rate``, ``epochs`` each) on a network pre-trained on ``source``."""
+    parser.add_argument('--pretrain-epochs', type=int, default=12,
+                        help=f'epochs of dense pre-training on {source}')
+    parser.add_argument('--rounds', type=int, default=rounds,
+                        help='IMP pruning rounds after round 0')
+    parser.add_argument('--rate', type=float, default=rate, help='fraction pruned per IMP round')
+    parser.add_argument('--epochs', type=int, default=epochs, help=epochs_help)
+    parser.add_argument('--transfer-rounds', type=int, nargs='+',
+                        help="which rounds' tickets to transfer (default: all)")
+
+
+def transfer_rounds(args: argparse.Namespace, demo: str) -> List[int]:
+    """The rounds whose tickets are transferred (``--transfer-rounds``, default all), checked."""
+    chosen = args.transfer_rounds or range(1, args.rounds + 1)
+    bad = [r for r in chosen if not 1 <= r <= args.rounds]
+    if bad:
+        raise SystemExit(f'demo {demo}: --transfer-rounds {bad} not in 1..{args.rounds}')
+    return sorted(set(chosen))

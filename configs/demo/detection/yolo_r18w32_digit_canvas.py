@@ -3,7 +3,8 @@
 # image, 20-56 px high), written in the Pascal VOC layout under data/digit_canvas/ by
 #   python -c "from lth_mm.datasets.digit_canvas import write_voc_detection; \
 #              write_voc_detection('data/digit_canvas', trainval=800, test=400)"
-# and read by MMDetection's own VOCDataset and VOCMetric (AP over IoU 0.50:0.95, AP50, AP75).
+# (`make demo-detection` writes them into its work dir and points data_root there) and read by
+# MMDetection's own VOCDataset and VOCMetric (AP over IoU 0.50:0.95, AP50, AP75).
 # Train on VOC2007 'train', pick the best checkpoint on 'val', report 'test' (unseen digits).
 #
 # Dense fine-tuning: the backbone is the demo's ResNet-18 of width 32 (configs/_base_/
