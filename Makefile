@@ -2,7 +2,11 @@
 PYTHON := .venv/bin/python
 PYTEST_ARGS ?= -n 2 -q
 
+<<<<<<< HEAD
 .PHONY: install test lint demo demo-transfer demo-selfsup clean
+=======
+.PHONY: install test lint demo demo-transfer demo-detection clean
+>>>>>>> detdemo
 
 install:
 	bash tools/install.sh
@@ -19,8 +23,13 @@ demo: install
 demo-transfer: install
 	$(PYTHON) tools/demo.py transfer $(DEMO_ARGS)
 
+<<<<<<< HEAD
 demo-selfsup: install
 	$(PYTHON) tools/demo.py selfsup $(DEMO_ARGS)
+=======
+demo-detection: install
+	$(PYTHON) tools/demo.py detection $(DEMO_ARGS)
+>>>>>>> detdemo
 
 clean:
 	rm -rf work_dirs .pytest_cache .ruff_cache .hypothesis

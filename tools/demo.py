@@ -6,9 +6,11 @@ each run once the runs it needs have finished, ``--jobs`` at a time, each with i
 pinned (``--threads``), and prints one line per finished round (round, sparsity, validation and
 test metric, seconds, the run's ETA) while the full logs go to ``<work_dir>/<seed>/<run>.log``.
 With several ``--seeds`` every run is repeated per seed and the table shows the mean and the
-range. Writes ``summary.md``, ``summary.csv`` and ``curve.png`` into the work dir, then the
-demo's ticket reports (``reports/``, ``tools/ticket.py report``) and, for demos that ask, the
-results table over its runs (``results/``, ``tools/ticket.py results``).
+range. A demo may show several test metrics of its ``TicketHook`` runs, one table each, and
+prepare offline data before its first run. Writes ``summary.md``, ``summary.csv`` and
+``curve.png`` into the work dir, then the demo's ticket reports (``reports/``,
+``tools/ticket.py report``) and, for demos that ask, the results table over its runs
+(``results/``, ``tools/ticket.py results``).
 
 Examples::
 
@@ -19,6 +21,8 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -32,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'tools'))
 
-from demos import DEMOS, Demo, Run  # noqa: E402
+from demos import DEMOS, Demo, Metric, Run  # noqa: E402
 
 from lth_mm.core.atomic import atomic_write_text  # noqa: E402
 from lth_mm.engine.round_report import (  # noqa: E402
@@ -97,7 +101,8 @@ class Job:
         self.run, self.seed, self.seed_dir, self.label = run, seed, seed_dir, label
         self.work_dir = seed_dir / run.name
         self.log = seed_dir / f'{run.name}.log'
-        options = [o.replace('{work}', str(seed_dir)) for o in run.options]
+        options = [o.replace('{work}', str(seed_dir)).replace('{seed}', str(seed))
+                   for o in run.options]
         self.cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(ROOT / run.config),
                     '--work-dir', str(self.work_dir), '--cfg-options',
                     f'randomness.seed={seed}', *options]
@@ -173,14 +178,19 @@ def _seconds(seconds: float) -> str:
     return format_seconds(seconds)
 
 
-def table_rows(demo_runs: List[Run], seed_dir: Path) -> Dict[str, List[dict]]:
-    """The record rows of one seed's runs, by table column."""
+def table_rows(demo_runs: List[Run], seed_dir: Path,
+               metrics: Sequence[Metric] = ()) -> Dict[str, List[dict]]:
+    """The record rows of one seed's runs, by table column; with ``metrics``, each row also
+    holds its run's test metrics (``tests``)."""
     columns: Dict[str, List[dict]] = {}
     for run in demo_runs:
         if not run.columns:
             continue
         found = read_summary(seed_dir / run.name / ('imp' if run.round is None else 'ticket'))
         found = [dict(row, round=run.round) for row in found] if run.round is not None else found
+        if metrics:
+            found = [dict(row, tests=best_weights_test(run, seed_dir / run.name, row, metrics))
+                     for row in found]
         for column in run.columns:
             columns.setdefault(column, []).extend(found)
     return columns
@@ -207,6 +217,62 @@ def write_reports(demo: Demo, args: argparse.Namespace, seed_dirs: Dict[int, Pat
             + ', '.join(str(path) for path in written))
 
 
+def best_weights_test(run: Run, work_dir: Path, row: dict,
+                      metrics: Sequence[Metric]) -> Dict[str, float]:
+    """The metrics of a ``TicketHook`` run's one test, of its best weights.
+
+    MMEngine's ``LoggerHook`` writes the metrics of a run's last test to
+    ``<work_dir>/<timestamp>/<timestamp>.json``; ``TicketHook`` tests once, the best weights, and
+    records that test's value of its ``metric`` in the row, which must match.
+    """
+    where = f'demo: {run.name} ({work_dir})'
+    if run.round is None:
+        raise SystemExit(f'{where}: metric tables read TicketHook runs only (IMPHook tests every '
+                         'round and the test log keeps the last)')
+    logs = [p for p in work_dir.glob('*/*.json') if p.stem == p.parent.name]
+    if len(logs) != 1:
+        raise SystemExit(f'{where}: expected one test log <timestamp>/<timestamp>.json, found '
+                         f'{len(logs)}')
+    tests = json.loads(logs[0].read_text())
+    missing = [m.key for m in metrics if not isinstance(tests.get(m.key), (int, float))]
+    if missing:
+        raise SystemExit(f'{where}: the test log {logs[0]} has no {missing} (it has '
+                         f'{sorted(tests)})')
+    logged, recorded = tests.get(row.get('metric')), row.get('test_metric')
+    if not (isinstance(logged, (int, float)) and isinstance(recorded, (int, float))
+            and math.isclose(logged, recorded, rel_tol=1e-9, abs_tol=1e-12)):
+        raise SystemExit(f'{where}: the test log {logs[0]} is not the test of the best weights '
+                         f'({row.get("metric")} {logged} there, {recorded} in the record)')
+    return tests
+
+
+def metric_rows(columns: Dict[str, List[dict]], metric: Metric) -> Dict[str, List[dict]]:
+    """The rows of one metric's table: its scaled test value as ``test_metric`` (and the best
+    validation value when it is the metric that picked the weights)."""
+    def scaled(value: Optional[float]) -> Optional[float]:
+        return None if value is None else metric.scale * value
+
+    return {column: [dict(row, metric=metric.label, test_metric=scaled(row['tests'][metric.key]),
+                          best_val_metric=scaled(row['best_val_metric'])
+                          if row.get('metric') == metric.key else None)
+                     for row in rows]
+            for column, rows in columns.items()}
+
+
+#: The columns of ``summary.csv``; a demo with several metrics adds ``metric`` first.
+CSV_FIELDS = ('round', 'sparsity', 'best_val_metric', 'test_metric', 'test_metric_min',
+              'test_metric_max', 'n')
+
+
+def summary_csv(reports: Dict[str, Dict[str, List[dict]]]) -> str:
+    """``summary.csv``: the rows of every table (a ``metric`` column when there are several)."""
+    if list(reports) == ['']:
+        return runs_csv(reports[''], CSV_FIELDS)
+    parts = [runs_csv(report, ('metric', *CSV_FIELDS)).split('\n', 1) for report in
+             reports.values()]
+    return parts[0][0] + '\n' + ''.join(body for _, body in parts)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
     args = parse_args(argv)
     demo: Demo = DEMOS[args.demo]
@@ -221,19 +287,25 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
         f'{args.jobs} at a time with {args.threads} torch thread(s) each; logs in '
         f'{args.work_dir}')
     started = time.time()
+    if demo.prepare is not None:
+        demo.prepare(args)
+        say(f'[demo] prepared the data in {_seconds(time.time() - started)}')
     run_all(jobs, args.jobs)
-    report = aggregate_seeds([table_rows(demo_runs, seed_dirs[s]) for s in args.seeds])
-    order = [c for c in demo.columns or () if c in report]
-    report = {c: report[c] for c in order + [c for c in report if c not in order]}
-    table = format_table(report)
+    per_seed = [table_rows(demo_runs, seed_dirs[s], demo.metrics) for s in args.seeds]
+    reports = {m.label: aggregate_seeds([metric_rows(rows, m) for rows in per_seed])
+               for m in demo.metrics} or {'': aggregate_seeds(per_seed)}
+    for label, report in reports.items():
+        order = [c for c in demo.columns or () if c in report]
+        reports[label] = {c: report[c] for c in order + [c for c in report if c not in order]}
+    report = next(iter(reports.values()))
+    table = '\n\n'.join(f'{label}\n{format_table(r)}' if label else format_table(r)
+                         for label, r in reports.items())
     settings = (f'seeds {" ".join(map(str, args.seeds))}; {args.jobs} runs at a time, '
                 f'{args.threads} thread(s) each; wall time {_seconds(time.time() - started)}'
                 + ('; --quick' if args.quick else ''))
     atomic_write_text(args.work_dir / 'summary.md', f'# {demo.title}\n\n{demo.notes}\n\n'
                       f'```\n{table}\n```\n\nSettings: {settings}\n')
-    atomic_write_text(args.work_dir / 'summary.csv', runs_csv(
-        report, ('round', 'sparsity', 'best_val_metric', 'test_metric', 'test_metric_min',
-                 'test_metric_max', 'n')))
+    atomic_write_text(args.work_dir / 'summary.csv', summary_csv(reports))
     plot_runs({k: v for k, v in report.items() if k in (demo.plot_columns or report)},
               args.work_dir / 'curve.png', title=demo.title)
     say(f'\n{demo.notes}\n\n{table}\n\n[demo] {settings}')

@@ -9,7 +9,7 @@ sparsity. Two iterations each on 64-px canvases; the configs are otherwise as sh
 from __future__ import annotations
 
 import copy
-import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,9 @@ from .conftest import DET_DEMO, load_cfg, shrink_detection
 from .test_detection_end_to_end import METRICS, assert_backbone_ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('mmdet_scope', 'fast_runner')]
+
+#: Step 1's last checkpoint, where steps 2 and 3 read the pre-trained weights by default.
+PRETRAINED = 'work_dirs/demo_detection/pretrain/epoch_12.pth'
 
 
 def train(cfg: Config) -> Runner:
@@ -42,13 +45,11 @@ def classification(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     cfg = load_cfg(DET_DEMO / 'pretrain_digits_resnet18_w32.py')
     cfg.merge_from_dict(dict(schedule, work_dir=str(work / 'pretrain')))
     train(cfg)
-    state = load_local_checkpoint(str(work / 'pretrain' / 'epoch_1.pth'),
-                                  map_location='cpu')['state_dict']
-    pretrained = work / 'pretrained.pth'
-    torch.save({'state_dict': state}, pretrained)
+    pretrained = work / 'pretrain' / 'epoch_1.pth'  # read by load_from and MappedPretrained
+    state = load_local_checkpoint(str(pretrained), map_location='cpu')['state_dict']
 
     cfg = load_cfg(DET_DEMO / 'imp_digits_resnet18_w32.py')
-    assert cfg.load_from == 'work_dirs/demo_detection/pretrained.pth'
+    assert cfg.load_from == PRETRAINED
     cfg.merge_from_dict(dict(schedule, work_dir=str(work / 'imp'), load_from=str(pretrained),
                              **{'custom_hooks.0.rounds': 1}))
     train(cfg)
@@ -64,7 +65,7 @@ def canvases(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def detector(name: str, canvases: Path, work_dir: Path, pretrained: Path) -> Config:
     cfg = shrink_detection(load_cfg(DET_DEMO / name), canvases, work_dir)
-    assert cfg.model.backbone.init_cfg[-1].checkpoint == 'work_dirs/demo_detection/pretrained.pth'
+    assert cfg.model.backbone.init_cfg[-1].checkpoint == PRETRAINED
     cfg.model.backbone.init_cfg[-1].checkpoint = str(pretrained)
     return cfg
 
@@ -109,13 +110,14 @@ def test_random_ticket_of_the_same_sparsity(classification: tuple, canvases: Pat
     pretrained, ticket_path, state = classification
     imp = Ticket.load(ticket_path)
     cfg = detector('random_yolo_r18w32_digit_canvas.py', canvases, tmp_path, pretrained)
-    cfg.custom_hooks[0].rate = imp.sparsity
+    cfg.custom_hooks[0].ticket = str(ticket_path)
     runner = train(cfg)
-    random = Ticket.load(tmp_path / 'imp' / 'tickets' / 'round_01.safetensors')
+    (hook, ) = [h for h in runner.hooks if type(h).__name__ == 'TicketHook']
+    random = hook.ticket
     assert set(random) == set(imp) and random.kept == imp.kept  # exactly the same sparsity
     assert random.overlap(imp).overall < 0.5  # and another mask (random: about 1/3)
     assert_backbone_ticket(runner.model, dict(random.items()))
     assert_from_classifier(runner.model, state, dict(random.items()))
-    with open(tmp_path / 'imp' / 'summary.csv', newline='') as f:
-        (row, ) = csv.DictReader(f)
-    assert row['round'] == '1' and 0.0 <= float(row['test_metric']) <= 1.0
+    (row, ) = json.loads((tmp_path / 'ticket' / 'summary.json').read_text())
+    assert row['randomized'] is True and row['sparsity'] == imp.sparsity
+    assert row['metric'] == 'pascal_voc/mAP' and 0.0 <= row['test_metric'] <= 1.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import re
 from pathlib import Path
 from typing import Callable, Dict
@@ -167,18 +168,27 @@ def test_transfer_config_runs(pretrain: str, voc_digits: Path, tmp_path: Path,
 def test_random_ticket_config_runs(pretrain: str, voc_digits: Path, tmp_path: Path,
                                    checkpoint_files: Callable[[str], Path],
                                    tv_state: Dict[str, torch.Tensor]) -> None:
-    """A random ticket of round 10's sparsity on the pre-trained weights, trained once."""
+    """The random-ticket baseline of a transfer: a random mask with exactly the ticket's kept
+    count over the same weights, on the pre-trained weights, trained once and recorded."""
+    raw = torchvision_masks(0.7, seed=2)
+    path = original_mask_file(tmp_path / 'mask.pth.tar', raw, wrapped=False)
+    source = {f'backbone.{k}': v for k, v in raw.items()}
     cfg = detection_cfg(f'transfer_random_{pretrain}_yolov3_r50_voc0712.py', voc_digits,
                         tmp_path / 'random', checkpoint_files)
+    cfg.custom_hooks[0].ticket = str(path)
     runner = run(cfg)
-    rows = read_summary(tmp_path / 'random')
-    assert [int(r['round']) for r in rows] == [1]
-    assert float(rows[0]['sparsity']) == pytest.approx(1 - 0.8 ** 10, abs=1e-6)
-    assert 0.0 <= float(rows[0]['test_metric']) <= 1.0
-    ticket = Ticket.load(tmp_path / 'random' / 'imp' / 'tickets' / 'round_01.safetensors')
-    assert ticket.card['criterion'] == 'random'
-    assert_backbone_ticket(runner.model, dict(ticket.items()))
-    assert_from_pretrained(runner.model, tv_state, dict(ticket.items()))
+    (hook, ) = [h for h in runner.hooks if type(h).__name__ == 'TicketHook']
+    masks = dict(hook.ticket.items())
+    assert_backbone_ticket(runner.model, masks)  # the random masks, held through training
+    assert_from_pretrained(runner.model, tv_state, masks)
+    kept = sum(int(m.sum()) for m in source.values())
+    assert sum(int(m.sum()) for m in masks.values()) == kept  # exactly the ticket's sparsity
+    same = sum(int((masks[k] & source[k]).sum()) for k in source)
+    assert 0.2 < same / kept < 0.4  # another mask: about 30 % of its kept weights, by chance
+    (row, ) = json.loads((tmp_path / 'random' / 'ticket' / 'summary.json').read_text())
+    assert row['randomized'] is True and row['metric'] == 'pascal_voc/mAP'
+    assert row['sparsity'] == pytest.approx(1 - kept / sum(m.numel() for m in source.values()))
+    assert row['ticket_digest'] == hook.ticket.digest() and 0.0 <= row['test_metric'] <= 1.0
 
 
 @pytest.mark.parametrize('criterion', ['magnitude', 'random'])

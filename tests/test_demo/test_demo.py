@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from lth_mm.compat import load_local_checkpoint
 from lth_mm.core import Ticket
@@ -63,6 +64,78 @@ def test_the_imp_demo_reports_near_the_papers_mask_figure(demo, tmp_path):
     assert '87.04 % sparse' in report.title
 
 
+def test_detection_run_list(demo, tmp_path):
+    args = demo.parse_args(['detection', '--work-dir', str(tmp_path), '--jobs', '2'])
+    assert (args.rounds, args.rate, args.iters, args.canvases) == (2, 0.75, 300, (800, 400))
+    runs = {run.name: run for run in demo.DEMOS['detection'].runs(args)}
+    assert list(runs) == ['pretrain', 'imp', 'dense', 'imp_round_01', 'random_round_01',
+                          'imp_round_02', 'random_round_02']
+    assert runs['imp'].needs == ('pretrain', )
+    assert 'load_from={work}/pretrain/epoch_12.pth' in runs['imp'].options
+    for name in ('dense', 'imp_round_02', 'random_round_02'):
+        run = runs[name]
+        assert run.needs == ('imp', ) and run.round == {'dense': 0}.get(name, 2)
+        options = dict(o.split('=', 1) for o in run.options)
+        for split in ('train', 'val', 'test'):  # the canvases the demo writes
+            assert options[f'{split}_dataloader.dataset.data_root'] == (
+                f'{tmp_path}/digit_canvas/VOCdevkit/')
+        assert options['model.backbone.init_cfg.2.checkpoint'] == '{work}/pretrain/epoch_12.pth'
+        assert (options['train_cfg.max_iters'], options['train_cfg.val_interval']) == ('300', '150')
+        warmup, cosine = options['param_scheduler.0.end'], options['param_scheduler.1.T_max']
+        assert (warmup, cosine) == ('37', '263')
+    assert runs['dense'].columns == ('IMP ticket', 'random ticket')
+    assert runs['dense'].options[-1].endswith('/round_00.safetensors')
+    assert runs['random_round_02'].config.endswith('random_yolo_r18w32_digit_canvas.py')
+    assert runs['random_round_02'].options[-2:] == (
+        'custom_hooks.0.ticket={work}/imp/imp/tickets/round_02.safetensors',
+        'custom_hooks.0.seed={seed}')  # each demo seed draws its own random ticket
+    job = demo.Job(runs['random_round_02'], 3, tmp_path / 'seed_3', 1, 'random')
+    assert 'custom_hooks.0.seed=3' in job.cmd and 'randomness.seed=3' in job.cmd
+    tickets = tmp_path / 'seed_3' / 'imp' / 'imp' / 'tickets'
+    assert f'custom_hooks.0.ticket={tickets}/round_02.safetensors' in job.cmd
+    quick = demo.parse_args(['detection', '--quick'])
+    assert (quick.rounds, quick.iters, quick.transfer_rounds, quick.canvases) == (1, 8, [1],
+                                                                                   (32, 16))
+
+
+def _ticket_run(folder: Path, metric: float, ap50: float, logged: float = None) -> None:
+    """A TicketHook run's record and its test log, as the runner reads them."""
+    (folder / 'ticket').mkdir(parents=True)
+    row = dict(round=2, sparsity=0.75, metric='pascal_voc/mAP', best_val_metric=0.5,
+               test_metric=metric)
+    (folder / 'ticket' / 'summary.json').write_text(json.dumps([row]))
+    (folder / '20261201_000000').mkdir()
+    (folder / '20261201_000000' / '20261201_000000.json').write_text(json.dumps(
+        {'pascal_voc/mAP': metric if logged is None else logged, 'pascal_voc/AP50': ap50}))
+
+
+def test_metric_tables_read_the_test_of_the_best_weights(demo, tmp_path):
+    metrics = (demo.Metric('AP', 'pascal_voc/mAP', 100), demo.Metric('AP50', 'pascal_voc/AP50',
+                                                                       100))
+    runs = [demo.Run('imp_round_02', 'c.py', columns=('IMP ticket', ), round=2),
+            demo.Run('random_round_02', 'c.py', columns=('random ticket', ), round=2)]
+    _ticket_run(tmp_path / 'imp_round_02', 0.4, 0.7)
+    _ticket_run(tmp_path / 'random_round_02', 0.2, 0.35)
+    rows = demo.table_rows(runs, tmp_path, metrics)
+    ap, ap50 = (demo.metric_rows(rows, m) for m in metrics)
+    assert ap['IMP ticket'][0]['test_metric'] == pytest.approx(40.0)
+    assert ap['IMP ticket'][0]['best_val_metric'] == pytest.approx(50.0)
+    assert ap50['random ticket'][0]['test_metric'] == pytest.approx(35.0)
+    assert ap50['random ticket'][0]['best_val_metric'] is None  # not the metric that picked
+    reports = {m.label: aggregate_seeds([demo.metric_rows(rows, m)]) for m in metrics}
+    lines = demo.summary_csv(reports).splitlines()
+    assert lines[0] == 'run,metric,' + ','.join(demo.CSV_FIELDS)
+    assert len(lines) == 5 and lines[3].startswith('IMP ticket,AP50,2,0.750000,None,70.0')
+    assert demo.summary_csv({'': aggregate_seeds([rows])}).splitlines()[0] == (
+        'run,' + ','.join(demo.CSV_FIELDS))
+
+    _ticket_run(tmp_path / 'other', 0.4, 0.7, logged=0.41)  # a later test overwrote the log
+    with pytest.raises(SystemExit, match='not the test of the best weights'):
+        demo.table_rows([demo.Run('other', 'c.py', columns=('x', ), round=2)], tmp_path, metrics)
+    with pytest.raises(SystemExit, match=r"has no \['pascal_voc/AP75'\]"):
+        demo.table_rows(runs, tmp_path, [demo.Metric('AP75', 'pascal_voc/AP75')])
+
+
 def test_progress_lines(demo):
     assert demo.is_progress('IMPHook: round 3/10 done in 11 s: sparsity 78.40 %')
     assert demo.is_progress('TicketHook: done in 4 s: sparsity 84.00 %, test 33.52')
@@ -105,6 +178,22 @@ def _run(name: str, work: Path, *extra: str) -> str:
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
+
+
+def _assert_transferred(work: Path, rnd: int, best: str) -> list:
+    """The best checkpoints of round ``rnd``'s IMP-ticket and random-ticket runs are sparse under
+    their tickets (pruned weights exactly zero); the random ticket keeps as many weights as the
+    IMP ticket, other ones. Returns their state dicts."""
+    imp = Ticket.load(work / 'imp' / 'imp' / 'tickets' / f'round_{rnd:02d}.safetensors')
+    states = []
+    for name in (f'imp_round_{rnd:02d}', f'random_round_{rnd:02d}'):
+        checkpoint = load_local_checkpoint(str(next((work / name).glob(best))), map_location='cpu')
+        ticket = Ticket.unpack(checkpoint['lth_mm_ticket'])
+        assert ticket.kept == imp.kept and (ticket == imp) == name.startswith('imp')
+        for key, mask in ticket.items():
+            assert torch.count_nonzero(checkpoint['state_dict'][key][~mask]) == 0, (name, key)
+        states.append(checkpoint['state_dict'])
+    return states
 
 
 @pytest.mark.slow
@@ -158,6 +247,9 @@ def test_transfer_demo_quick_end_to_end(tmp_path):
             assert torch.count_nonzero(checkpoint['state_dict'][key][~mask]) == 0, (name, key)
 
 
+    _assert_transferred(work, 2, 'best_accuracy_top1_epoch_*.pth')
+
+
 @pytest.mark.slow
 def test_imp_demo_quick_with_two_seeds(tmp_path):
     work = tmp_path / 'demo'
@@ -197,3 +289,39 @@ def test_selfsup_demo_quick_end_to_end(tmp_path):
     moco = Ticket.load(work / 'imp' / 'imp' / 'tickets' / 'round_02.safetensors')
     record = (work / 'moco_round_02' / 'ticket' / 'summary.csv').read_text()
     assert moco.digest() in record
+
+
+
+
+@pytest.mark.slow
+def test_detection_demo_quick_end_to_end(tmp_path):
+    work = tmp_path / 'demo'
+    out = _run('detection', work)
+    assert '[demo] prepared the data in' in out and '[random_round_01] TicketHook: done' in out
+    with open(work / 'summary.csv') as handle:
+        rows = {(r['metric'], r['run'], int(r['round'])): r for r in csv.DictReader(handle)}
+    metrics, columns = ('AP', 'AP50', 'AP75'), ('IMP ticket', 'random ticket')
+    assert set(rows) == {(m, c, r) for m in metrics for c in columns for r in (0, 1)}
+    for metric in metrics:
+        dense, imp, random = (rows[metric, 'IMP ticket', 0], rows[metric, 'IMP ticket', 1],
+                              rows[metric, 'random ticket', 1])
+        assert dense['test_metric'] == rows[metric, 'random ticket', 0]['test_metric']
+        assert float(imp['sparsity']) == pytest.approx(0.75) and imp['sparsity'] == random[
+            'sparsity']
+        assert all(0.0 <= float(r['test_metric']) <= 100.0 for r in (dense, imp, random))
+    summary = (work / 'summary.md').read_text()
+    assert all(f'{m}\nround sparsity %' in summary for m in metrics)
+
+    # The canvases the demo wrote are what the detectors read.
+    main = work / 'digit_canvas' / 'VOCdevkit' / 'VOC2007' / 'ImageSets' / 'Main'
+    assert [len((main / f'{s}.txt').read_text().split()) for s in ('train', 'val', 'test')] == [
+        16, 16, 16]
+    dumped = Config.fromfile(work / 'dense' / 'transfer_yolo_r18w32_digit_canvas.py')
+    assert {dumped[f'{split}_dataloader'].dataset.data_root for split in ('train', 'val', 'test')
+            } == {f'{work}/digit_canvas/VOCdevkit/'}
+
+    # The detectors' tickets cover the backbone only: neck and head stay dense.
+    for state in _assert_transferred(work, 1, 'best_pascal_voc_mAP_iter_*.pth'):
+        dense = [k for k in state if k.startswith(('neck.', 'bbox_head.')) and k.endswith(
+            'conv.weight')]
+        assert dense and all(torch.count_nonzero(state[k]) == state[k].numel() for k in dense)

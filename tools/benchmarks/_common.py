@@ -1,10 +1,18 @@
 """Helpers shared by the benchmark scripts."""
 from __future__ import annotations
 
+import argparse
 import datetime
+import json
 import os
 import platform
-from collections.abc import Sequence
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -32,3 +40,119 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
            '  '.join('-' * w for w in widths)]
     out += ['  '.join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
     return '\n'.join(line.rstrip() for line in out)
+
+
+# Subprocess runs on MMEngine ----------------------------------------------------------------
+def register_iter_clock() -> None:
+    """Register ``BenchIterClock``: time stamps (wall and process CPU) after every training
+    iteration, after every other hook (``LOWEST``); read them with :func:`iteration_times`."""
+    from mmengine.hooks import Hook
+    from mmengine.registry import HOOKS
+
+    @HOOKS.register_module(force=True)
+    class BenchIterClock(Hook):
+        priority = 'LOWEST'
+
+        def before_train(self, runner) -> None:
+            self.stamps = [time.perf_counter()]
+            self.cpu_stamps = [time.process_time()]
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            self.stamps.append(time.perf_counter())
+            self.cpu_stamps.append(time.process_time())
+
+
+def iteration_times(runner: Any) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of every training iteration a ``BenchIterClock`` timed."""
+    clock = next(h for h in runner.hooks if type(h).__name__ == 'BenchIterClock')
+    return ([b - a for a, b in zip(clock.stamps, clock.stamps[1:])],
+            [b - a for a, b in zip(clock.cpu_stamps, clock.cpu_stamps[1:])])
+
+
+def peak_memory() -> dict[str, float]:
+    """This process's peak memory: resident set (``ru_maxrss``, ``VmHWM``) and, on a GPU,
+    ``torch.cuda.max_memory_allocated``, in MiB."""
+    import torch
+
+    out = {'ru_maxrss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    try:
+        with open('/proc/self/status') as handle:
+            for line in handle:
+                if line.startswith('VmHWM:'):
+                    out['vmhwm_mib'] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    if torch.cuda.is_available():
+        out['cuda_max_allocated_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def run_child(cmd: Sequence[str], out: Path, log: Path, threads: int, cwd: Path) -> dict:
+    """Run a benchmark's child process (``threads`` > 0 pins OpenMP / MKL) and return the JSON it
+    wrote to ``out``; on failure print the end of its log and exit."""
+    env = dict(os.environ)
+    if threads > 0:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    with open(log, 'w') as handle:
+        proc = subprocess.run(list(cmd), stdout=handle, stderr=subprocess.STDOUT, env=env,
+                              cwd=cwd)
+    if proc.returncode != 0 or not out.is_file():
+        sys.stdout.write(log.read_text()[-4000:])
+        raise SystemExit(f'{Path(cmd[1]).name} child failed (exit {proc.returncode}); log above')
+    return json.loads(out.read_text())
+
+
+def run_interleaved(variants: Sequence[str], repeats: int,
+                    spawn: Callable[[str, int], dict]) -> dict[str, list[dict]]:
+    """``spawn(variant, rep)`` for every variant, ``repeats`` times, in the order a, b, a, b, ...
+    so that load changes hit every variant alike; prints each run's medians."""
+    results: dict[str, list[dict]] = {v: [] for v in variants}
+    for rep in range(repeats):
+        for variant in variants:
+            last = spawn(variant, rep)
+            results[variant].append(last)
+            print(f'  run {rep + 1}/{repeats} {variant}: median '
+                  f'{statistics.median(last["iter_s"]):.3f} s/iter wall, '
+                  f'{statistics.median(last["iter_cpu_s"]):.3f} CPU, peak '
+                  f'{last["ru_maxrss_mib"]:.0f} MiB', flush=True)
+    return results
+
+
+#: The headers of :func:`timing_columns`.
+TIMING_HEADERS = ('wall s/iter (min-max)', 'per-run medians', 'wall vs dense',
+                  'CPU s/iter (min-max)', 'CPU vs dense')
+
+
+def timing_columns(results: dict[str, list[dict]], variant: str,
+                   baseline: str = 'dense') -> list[str]:
+    """A variant's time per iteration (median and range of the iterations of all its runs, wall
+    and CPU), its per-run medians and its ratios to ``baseline``."""
+    def pooled(name: str, key: str) -> list[float]:
+        return [t for run in results[name] for t in run[key]]
+
+    out = []
+    for key in ('iter_s', 'iter_cpu_s'):
+        values, base = pooled(variant, key), statistics.median(pooled(baseline, key))
+        out += [f'{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})',
+                f'{statistics.median(values) / base:.3f}']
+    per_run = ' / '.join(f'{statistics.median(r["iter_s"]):.3f}' for r in results[variant])
+    return [out[0], per_run, out[1], out[2], out[3]]
+
+
+def variant_arguments(parser: argparse.ArgumentParser, variants: Sequence[str], iters: int,
+                      batch: int, sparsity: float) -> None:
+    """The options of a benchmark that times training ``variants`` in subprocesses, and the
+    hidden ones the parent passes to each child."""
+    parser.add_argument('--iters', type=int, default=iters, help='timed iterations per run')
+    parser.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='subprocess runs per variant (interleaved)')
+    parser.add_argument('--batch', type=int, default=batch)
+    parser.add_argument('--sparsity', type=float, default=sparsity, help='ticket sparsity')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads (1: steadiest on a shared machine; 0: torch default)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--child', choices=variants, help=argparse.SUPPRESS)
+    parser.add_argument('--out', help=argparse.SUPPRESS)
+    parser.add_argument('--ticket', help=argparse.SUPPRESS)
+    parser.add_argument('--work-dir', help=argparse.SUPPRESS)

@@ -38,9 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +52,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_line, table  # noqa: E402
+from _common import (  # noqa: E402
+    TIMING_HEADERS,
+    iteration_times,
+    machine_line,
+    peak_memory,
+    register_iter_clock,
+    run_child,
+    run_interleaved,
+    table,
+    timing_columns,
+    variant_arguments,
+)
 
 BASE_CONFIG = ROOT / 'configs' / '_base_' / 'digits_resnet18_w32.py'
 VARIANTS = ('dense', 'lth_mm', 'torch_prune')
@@ -108,19 +117,7 @@ def register_hooks() -> None:
     from mmengine.hooks import Hook
     from mmengine.registry import HOOKS
 
-    @HOOKS.register_module(force=True)
-    class BenchIterClock(Hook):
-        """Time stamps after every training iteration, after every other hook."""
-
-        priority = 'LOWEST'
-
-        def before_train(self, runner) -> None:
-            self.stamps = [time.perf_counter()]
-            self.cpu_stamps = [time.process_time()]
-
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-            self.stamps.append(time.perf_counter())
-            self.cpu_stamps.append(time.process_time())
+    register_iter_clock()
 
     @HOOKS.register_module(force=True)
     class BenchTorchPrune(Hook):
@@ -169,22 +166,6 @@ def register_hooks() -> None:
 
 
 # Subprocess: one variant -----------------------------------------------------------------------
-def peak_memory() -> dict[str, float]:
-    import torch
-
-    out = {'ru_maxrss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    try:
-        with open('/proc/self/status') as handle:
-            for line in handle:
-                if line.startswith('VmHWM:'):
-                    out['vmhwm_mib'] = int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    if torch.cuda.is_available():
-        out['cuda_max_allocated_mib'] = torch.cuda.max_memory_allocated() / 2**20
-    return out
-
-
 def run_variant(args: argparse.Namespace) -> None:
     import torch
     if args.threads > 0:
@@ -204,9 +185,7 @@ def run_variant(args: argparse.Namespace) -> None:
     cfg = build_cfg(args, args.work_dir, args.warmup + args.iters, hooks)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    clock = next(h for h in runner.hooks if type(h).__name__ == 'BenchIterClock')
-    durations = [b - a for a, b in zip(clock.stamps, clock.stamps[1:])]
-    cpu = [b - a for a, b in zip(clock.cpu_stamps, clock.cpu_stamps[1:])]
+    durations, cpu = iteration_times(runner)
     result: dict[str, Any] = dict(variant=args.child, iter_s=durations[args.warmup:],
                                   iter_cpu_s=cpu[args.warmup:], warmup_s=durations[:args.warmup],
                                   **peak_memory(), threads=torch.get_num_threads())
@@ -251,15 +230,7 @@ def spawn(args: argparse.Namespace, variant: str, ticket: Path, tmp: Path, rep: 
            '--iters', str(args.iters), '--warmup', str(args.warmup), '--batch', str(args.batch),
            '--backbone', args.backbone, '--sparsity', str(args.sparsity),
            '--threads', str(args.threads), '--seed', str(args.seed)]
-    env = dict(os.environ)
-    if args.threads > 0:
-        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
-    with open(log, 'w') as handle:
-        proc = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    if proc.returncode != 0 or not out.is_file():
-        sys.stdout.write(log.read_text()[-4000:])
-        raise SystemExit(f'variant {variant} failed (exit {proc.returncode}); log above')
-    return json.loads(out.read_text())
+    return run_child(cmd, out, log, args.threads, ROOT)
 
 
 def bench_boundary(args: argparse.Namespace, model: Any, tmp: Path) -> str:
@@ -315,22 +286,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--iters', type=int, default=15, help='timed iterations per run')
-    parser.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='subprocess runs per variant (interleaved)')
-    parser.add_argument('--batch', type=int, default=32)
+    variant_arguments(parser, VARIANTS, iters=15, batch=32, sparsity=0.8)
     parser.add_argument('--backbone', choices=sorted(BACKBONES), default='ResNet',
                         help='ResNet: torchvision-like stem; ResNet_CIFAR: CIFAR stem, ~6x slower')
-    parser.add_argument('--sparsity', type=float, default=0.8, help='ticket sparsity')
     parser.add_argument('--boundary-repeats', type=int, default=5, help='(iv) repeats')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch threads (1: steadiest on a shared machine; 0: torch default)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--child', choices=VARIANTS, help=argparse.SUPPRESS)
-    parser.add_argument('--out', help=argparse.SUPPRESS)
-    parser.add_argument('--ticket', help=argparse.SUPPRESS)
-    parser.add_argument('--work-dir', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         run_variant(args)
@@ -345,27 +304,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix='bench_imp_') as tmp:
         tmp = Path(tmp)
         ticket, model = make_ticket(args, tmp)
-        results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
-        for rep in range(args.repeats):
-            for variant in VARIANTS:
-                results[variant].append(spawn(args, variant, ticket, tmp, rep))
-                last = results[variant][-1]
-                print(f'  run {rep + 1}/{args.repeats} {variant}: median '
-                      f'{statistics.median(last["iter_s"]):.3f} s/iter wall, '
-                      f'{statistics.median(last["iter_cpu_s"]):.3f} CPU, peak '
-                      f'{last["ru_maxrss_mib"]:.0f} MiB', flush=True)
+        results = run_interleaved(VARIANTS, args.repeats,
+                                  lambda variant, rep: spawn(args, variant, ticket, tmp, rep))
         boundary = bench_boundary(args, model, tmp)
 
     memory_key = 'cuda_max_allocated_mib' if torch.cuda.is_available() else 'ru_maxrss_mib'
-    iters = {v: [t for r in results[v] for t in r['iter_s']] for v in VARIANTS}
-    cpu = {v: [t for r in results[v] for t in r['iter_cpu_s']] for v in VARIANTS}
     memory = {v: statistics.median(r[memory_key] for r in results[v]) for v in VARIANTS}
-    dense_iter, dense_mem = statistics.median(iters['dense']), memory['dense']
-    dense_cpu = statistics.median(cpu['dense'])
+    dense_mem = memory['dense']
     rows = []
     for variant in VARIANTS:
-        it, ct = iters[variant], cpu[variant]
-        per_run = ' / '.join(f'{statistics.median(r["iter_s"]):.3f}' for r in results[variant])
         if variant == 'lth_mm':
             check = 'pruned = 0: ' + ('yes' if all(
                 r['pruned_weights_zero'] for r in results[variant]) else 'NO')
@@ -374,10 +321,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 r['masks_equal_to_ticket'] for r in results[variant]) else 'no')
         else:
             check = '-'
-        rows.append([variant, f'{statistics.median(it):.3f} ({min(it):.3f}-{max(it):.3f})',
-                     per_run, f'{statistics.median(it) / dense_iter:.3f}',
-                     f'{statistics.median(ct):.3f} ({min(ct):.3f}-{max(ct):.3f})',
-                     f'{statistics.median(ct) / dense_cpu:.3f}',
+        rows.append([variant, *timing_columns(results, variant),
                      f'{memory[variant]:.0f}', f'{memory[variant] - dense_mem:+.0f}',
                      f'{memory[variant] / dense_mem:.3f}', check])
     memory_label = ('CUDA max allocated MiB' if memory_key.startswith('cuda')
@@ -387,9 +331,8 @@ def main(argv: Sequence[str] | None = None) -> None:
               f'{args.warmup} warm-up, {args.repeats} subprocess runs per variant, ticket '
               f'sparsity {args.sparsity}; goals: lth_mm time <= 1.03, memory <= 1.05 x dense')
     print(f'\n{header}\n' + table(
-        ['variant', 'wall s/iter (min-max)', 'per-run medians', 'wall vs dense',
-         'CPU s/iter (min-max)', 'CPU vs dense', memory_label, 'vs dense MiB',
-         'memory vs dense', 'check'], rows))
+        ['variant', *TIMING_HEADERS, memory_label, 'vs dense MiB', 'memory vs dense', 'check'],
+        rows))
     held = results['lth_mm'][0]['held_masks_mib']
     print('lth_mm holds ' + ' + '.join(f'{v:.0f} MiB {k}' for k, v in held.items())
           + ' of masks for the whole run')

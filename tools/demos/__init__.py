@@ -1,7 +1,7 @@
 """The demos ``tools/demo.py`` runs: each a list of training runs and a table (see ``base``)."""
-from . import imp, selfsup, transfer
-from .base import Demo, Run, schedule
+from . import detection, imp, selfsup, transfer
+from .base import Demo, Metric, Run, schedule
 
-DEMOS = {demo.name: demo for demo in (imp.DEMO, transfer.DEMO, selfsup.DEMO)}
+DEMOS = {demo.name: demo for demo in (imp.DEMO, transfer.DEMO, selfsup.DEMO, detection.DEMO)}
 
-__all__ = ['DEMOS', 'Demo', 'Run', 'schedule']
+__all__ = ['DEMOS', 'Demo', 'Metric', 'Run', 'schedule']

@@ -17,7 +17,8 @@ class Run:
     Args:
         name: Its folder under the demo's work dir (per seed), and its name in messages.
         config: The config, relative to the repository root.
-        options: ``--cfg-options`` entries; ``{work}`` stands for the seed's work dir.
+        options: ``--cfg-options`` entries; ``{work}`` stands for the seed's work dir, ``{seed}``
+            for the seed.
         columns: The table columns its record rows fill (none: not in the table); an ``IMPHook`` run
             gives one row per round, a ``TicketHook`` run one row, placed at ``round``.
         round: The round a ``TicketHook`` run's row stands at.
@@ -56,6 +57,21 @@ Reports = Callable[[argparse.Namespace, Dict[int, Path]], List[Report]]
 
 
 @dataclass(frozen=True)
+class Metric:
+    """A test metric a demo tables, from each ``TicketHook`` run's test of its best weights.
+
+    Args:
+        label: Its name in the table (``'AP50'``).
+        key: Its key in the test's metrics (``'pascal_voc/AP50'``).
+        scale: Factor shown (100: a fraction as %).
+    """
+
+    label: str
+    key: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
 class Demo:
     """A demo: its runs, built from the parsed arguments, and how its table reads.
 
@@ -71,6 +87,11 @@ class Demo:
         reports: The ticket reports to write after the runs (default: none).
         results: Also write the results table over its runs (``tools/ticket.py results``) into
             ``<work_dir>/results``.
+        prepare: Makes what the runs read (offline data) under ``args.work_dir``: called once
+            before the first run starts, whatever the seeds.
+        metrics: One table per metric (the first is the summary's CSV rows and plot): the test
+            metrics of each ``TicketHook`` run's best weights. Default: one table of the
+            records' ``test_metric``.
     """
 
     name: str
@@ -83,6 +104,8 @@ class Demo:
     plot_columns: Optional[Sequence[str]] = None
     reports: Optional[Reports] = None
     results: bool = False
+    prepare: Optional[Callable[[argparse.Namespace], None]] = None
+    metrics: Sequence[Metric] = ()
 
 
 def schedule(epochs: int) -> Tuple[str, ...]:
@@ -94,3 +117,26 @@ def schedule(epochs: int) -> Tuple[str, ...]:
 #: --quick: a width-8 network (the digits ResNet-18 is width 32).
 WIDTH8 = ('model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
           'model.head.in_channels=64')
+
+
+def transfer_arguments(parser: argparse.ArgumentParser, source: str, rounds: int, rate: float,
+                       epochs: int, epochs_help: str) -> None:
+    """The arguments of a demo that transfers the tickets of an IMP search (``rounds`` of
+    ``rate``, ``epochs`` each) on a network pre-trained on ``source``."""
+    parser.add_argument('--pretrain-epochs', type=int, default=12,
+                        help=f'epochs of dense pre-training on {source}')
+    parser.add_argument('--rounds', type=int, default=rounds,
+                        help='IMP pruning rounds after round 0')
+    parser.add_argument('--rate', type=float, default=rate, help='fraction pruned per IMP round')
+    parser.add_argument('--epochs', type=int, default=epochs, help=epochs_help)
+    parser.add_argument('--transfer-rounds', type=int, nargs='+',
+                        help="which rounds' tickets to transfer (default: all)")
+
+
+def transfer_rounds(args: argparse.Namespace, demo: str) -> List[int]:
+    """The rounds whose tickets are transferred (``--transfer-rounds``, default all), checked."""
+    chosen = args.transfer_rounds or range(1, args.rounds + 1)
+    bad = [r for r in chosen if not 1 <= r <= args.rounds]
+    if bad:
+        raise SystemExit(f'demo {demo}: --transfer-rounds {bad} not in 1..{args.rounds}')
+    return sorted(set(chosen))

@@ -65,8 +65,8 @@ def runs(args: argparse.Namespace) -> List[Run]:
         out += [Run(f'moco_round_{rnd:02d}', TRANSFER, (*fine_tune, ticket), ('MoCo ticket', ),
                     rnd, ('imp', )),
                 Run(f'random_round_{rnd:02d}', TRANSFER,
-                    (*fine_tune, ticket, 'custom_hooks.0.randomize=True'), ('random ticket', ),
-                    rnd, ('imp', ))]
+                    (*fine_tune, ticket, 'custom_hooks.0.randomize=True',
+                     'custom_hooks.0.seed={seed}'), ('random ticket', ), rnd, ('imp', ))]
     return out
 
 

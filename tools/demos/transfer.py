@@ -25,21 +25,15 @@ from typing import Dict, List
 
 from lth_mm.core import Ticket
 
-from .base import WIDTH8, Demo, Report, Run, schedule
+from .base import WIDTH8, Demo, Report, Run, schedule, transfer_arguments, transfer_rounds
 
 CONFIGS = 'configs/demo/transfer'
 TICKETS = '{work}/imp/imp/tickets'
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--pretrain-epochs', type=int, default=12,
-                        help='epochs of dense pre-training on digits 0-4')
-    parser.add_argument('--rounds', type=int, default=5, help='IMP pruning rounds after round 0')
-    parser.add_argument('--rate', type=float, default=0.6, help='fraction pruned per IMP round')
-    parser.add_argument('--epochs', type=int, default=6,
-                        help='epochs per IMP round and per fine-tuning run')
-    parser.add_argument('--transfer-rounds', type=int, nargs='+',
-                        help="which rounds' tickets to transfer (default: all)")
+    transfer_arguments(parser, 'digits 0-4', rounds=5, rate=0.6, epochs=6,
+                       epochs_help='epochs per IMP round and per fine-tuning run')
     parser.add_argument('--no-scratch', action='store_true',
                         help='skip the from-scratch reference on digits 5-9')
 
@@ -47,10 +41,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def runs(args: argparse.Namespace) -> List[Run]:
     width = WIDTH8 if args.quick else ()
     pretrained = f'load_from={{work}}/pretrain/epoch_{args.pretrain_epochs}.pth'
-    chosen = args.transfer_rounds or range(1, args.rounds + 1)
-    bad = [r for r in chosen if not 1 <= r <= args.rounds]
-    if bad:
-        raise SystemExit(f'demo transfer: --transfer-rounds {bad} not in 1..{args.rounds}')
+    chosen = transfer_rounds(args, 'transfer')
     fine_tune = (*schedule(args.epochs), *width)
     out = [
         Run('pretrain', f'{CONFIGS}/pretrain_digits04_resnet18_w32.py',
@@ -62,12 +53,13 @@ def runs(args: argparse.Namespace) -> List[Run]:
             (*fine_tune, pretrained, f'custom_hooks.0.ticket={TICKETS}/round_00.safetensors'),
             ('IMP ticket', 'random ticket'), round=0, needs=('imp', )),
     ]
-    for rnd in sorted(set(chosen)):
+    for rnd in chosen:
         ticket = f'custom_hooks.0.ticket={TICKETS}/round_{rnd:02d}.safetensors'
         out += [Run(f'imp_round_{rnd:02d}', f'{CONFIGS}/transfer_digits59_resnet18_w32.py',
                     (*fine_tune, pretrained, ticket), ('IMP ticket', ), rnd, ('imp', )),
                 Run(f'random_round_{rnd:02d}', f'{CONFIGS}/transfer_digits59_resnet18_w32.py',
-                    (*fine_tune, pretrained, ticket, 'custom_hooks.0.randomize=True'),
+                    (*fine_tune, pretrained, ticket, 'custom_hooks.0.randomize=True',
+                     'custom_hooks.0.seed={seed}'),
                     ('random ticket', ), rnd, ('imp', ))]
     if not args.no_scratch:  # dense (the round-0 ticket) from a random initialisation
         out.append(Run('scratch', f'{CONFIGS}/transfer_digits59_resnet18_w32.py',

@@ -6,7 +6,7 @@
 #       --work-dir work_dirs/demo_detection/imp
 _base_ = ['./pretrain_digits_resnet18_w32.py']
 
-load_from = 'work_dirs/demo_detection/pretrained.pth'
+load_from = 'work_dirs/demo_detection/pretrain/epoch_12.pth'
 custom_hooks = [
     dict(type='IMPHook', rounds=4, rate=0.5, rewind='pt_trans', metric='accuracy/top1'),
 ]

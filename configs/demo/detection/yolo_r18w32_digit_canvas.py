@@ -3,14 +3,18 @@
 # image, 20-56 px high), written in the Pascal VOC layout under data/digit_canvas/ by
 #   python -c "from lth_mm.datasets.digit_canvas import write_voc_detection; \
 #              write_voc_detection('data/digit_canvas', trainval=800, test=400)"
-# and read by MMDetection's own VOCDataset and VOCMetric (AP over IoU 0.50:0.95, AP50, AP75).
+# (`make demo-detection` writes them into its work dir and points data_root there) and read by
+# MMDetection's own VOCDataset and VOCMetric (AP over IoU 0.50:0.95, AP50, AP75).
 # Train on VOC2007 'train', pick the best checkpoint on 'val', report 'test' (unseen digits).
 #
 # Dense fine-tuning: the backbone is the demo's ResNet-18 of width 32 (configs/_base_/
-# digits_resnet18_w32.py), pre-trained on digits classification (8 x 8 digits), loaded from
-# work_dirs/demo_detection/pretrained.pth by MappedPretrained (its stem, a 3x3 grey conv, is
-# replaced by the detector's 7x7 RGB stem with its BN: skip=('conv1', 'bn1', 'fc')). The 4x
-# downsampling of that stem shows layer1 a 32-px digit at 8 x 8, the size the classifier saw.
+# digits_resnet18_w32.py), pre-trained on digits classification (8 x 8 digits): step 1's
+# MMEngine checkpoint, work_dirs/demo_detection/pretrain/epoch_12.pth, read by MappedPretrained
+# (its stem, a 3x3 grey conv, is replaced by the detector's 7x7 RGB stem with its BN:
+# skip=('conv1', 'bn1', 'fc')). allow_pickle: an MMEngine checkpoint holds its message hub's
+# HistoryBuffer objects besides plain data, so reading it unpickles it in full, as load_from
+# does; this file is the demo's own. The 4x downsampling of the stem shows layer1 a 32-px digit
+# at 8 x 8, the size the classifier saw.
 #   python tools/train.py configs/demo/detection/yolo_r18w32_digit_canvas.py
 _base_ = [
     '../../detection/_base_/models/yolov3_r50.py',
@@ -18,7 +22,7 @@ _base_ = [
     '../../detection/_base_/default_runtime.py'
 ]
 
-pretrained = 'work_dirs/demo_detection/pretrained.pth'
+pretrained = 'work_dirs/demo_detection/pretrain/epoch_12.pth'
 # Anchors: 9 IoU k-means clusters of the canvases' boxes (width, height), small to large.
 model = dict(
     data_preprocessor=dict(mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5]),
@@ -32,7 +36,8 @@ model = dict(
             dict(
                 type='MappedPretrained',
                 checkpoint=pretrained,
-                skip=('conv1', 'bn1', 'fc'))
+                skip=('conv1', 'bn1', 'fc'),
+                allow_pickle=True)
         ]),
     neck=dict(in_channels=[256, 128, 64], out_channels=[128, 64, 32]),
     bbox_head=dict(

@@ -7,6 +7,4 @@
 # Test the best checkpoint with the same ticket (custom_hooks.0.ticket=<same>), as the transfer.
 _base_ = ['./transfer_moco_yolov3_r50_voc0712.py']
 
-custom_hooks = [
-    dict(type='TicketHook', ticket='???', key_map='auto', reverse=True),
-]
+custom_hooks = [{{_base_.reversed_ticket_hook}}]

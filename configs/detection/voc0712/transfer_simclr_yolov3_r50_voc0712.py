@@ -5,12 +5,12 @@
 # ('???' fails on purpose):
 #   python tools/train.py configs/detection/voc0712/transfer_simclr_yolov3_r50_voc0712.py \
 #       --cfg-options custom_hooks.0.ticket=work_dirs/<imp config>/imp/tickets/round_10.safetensors
-# Report: AP / AP50 / AP75 of the best checkpoint, tested with the same ticket:
+# TicketHook keeps the best weights by AP (pascal_voc/mAP) and records their test AP in
+# <work_dir>/ticket/summary.json; that test's AP50 and AP75 are in the run's test log
+# (<work_dir>/<timestamp>/<timestamp>.json). Or test the best checkpoint with the same ticket:
 #   python tools/test.py configs/detection/voc0712/transfer_simclr_yolov3_r50_voc0712.py \
 #       work_dirs/transfer_simclr_yolov3_r50_voc0712/best_pascal_voc_mAP_iter_<N>.pth \
 #       --cfg-options custom_hooks.0.ticket=<same>
-_base_ = ['./finetune_simclr_yolov3_r50_voc0712.py']
+_base_ = ['./finetune_simclr_yolov3_r50_voc0712.py', '../_base_/ticket_transfer.py']
 
-custom_hooks = [
-    dict(type='TicketHook', ticket='???', key_map='auto', reverse=False),
-]
+custom_hooks = [{{_base_.ticket_hook}}]
