@@ -68,6 +68,8 @@ def test_configs_are_found() -> None:
             'finetune_imagenet_deeplabv3plus_r50-d8_voc12aug.py',
             'transfer_imagenet_deeplabv3plus_r50-d8_voc12aug.py'} <= names
     assert len(PAPER) == 21
+    assert {p.name for p in ALL if SEG_DEMO in p.parents} == {
+        'deeplabv3plus_r18w32_digit_canvas.py', 'transfer_deeplabv3plus_r18w32_digit_canvas.py'}
 
 
 @pytest.mark.parametrize('path', ALL, ids=config_id)
