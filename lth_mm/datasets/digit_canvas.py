@@ -382,6 +382,7 @@ def write_voc_segmentation(root: PathLike,
                            train: int = 64,
                            val: int = 32,
                            seed: int = 0,
+                           aug: int = 0,
                            **canvas_options) -> dict[str, VOCSplit]:
     """Write digit canvases as Pascal VOC 2012 segmentation data under ``root/VOCdevkit``.
 
@@ -402,30 +403,43 @@ def write_voc_segmentation(root: PathLike,
     (:data:`SEG_CLASSES`) need MMSegmentation's ``BaseSegDataset`` with the same arguments plus
     ``img_suffix='.jpg'``, ``seg_map_suffix='.png'``, ``metainfo=dict(classes=SEG_CLASSES)``.
 
+    With ``aug > 0`` it also writes MMSegmentation's augmented set (``_base_/datasets/
+    pascal_voc12_aug.py``): ``aug`` more canvases of the 'train' digits (the indices after the
+    train canvases'), their labels as plain grey PNGs in ``VOC2012/SegmentationClassAug/`` (as
+    MMSegmentation's ``tools/dataset_converters/voc_aug.py`` writes SBD's, ignore band kept) and
+    their ids in ``ImageSets/Segmentation/aug.txt``.
+
     Args:
         root: Folder that receives ``VOCdevkit``.
         train: Training canvases.
         val: Validation canvases.
         seed: Seed of the canvases.
+        aug: Canvases of the augmented set (0: none).
         **canvas_options: Options of :func:`make_digit_canvases`.
 
     Returns:
-        ``{'train': VOCSplit, 'val': VOCSplit, 'trainval': VOCSplit}``.
+        ``{'train': VOCSplit, 'val': VOCSplit, 'trainval': VOCSplit}``, and ``'aug'`` when
+        ``aug > 0``.
     """
     folder = os.path.join(os.fspath(root), 'VOCdevkit', 'VOC2012')
     palette = voc_palette()
     splits = {'train': make_digit_canvases(train, 'train', seed, 0, **canvas_options),
               'val': make_digit_canvases(val, 'test', seed, 0, **canvas_options)}
-    number = iter(range(1, train + val + 1))
+    if aug:
+        splits['aug'] = make_digit_canvases(aug, 'train', seed, train, **canvas_options)
+    number = iter(range(1, train + val + aug + 1))
     out: dict[str, VOCSplit] = {}
     for split, canvases in splits.items():
         ids = [f'seg_{next(number):06d}' for _ in canvases]
         for image_id, canvas in zip(ids, canvases):
             _save_jpeg(os.path.join(folder, 'JPEGImages', f'{image_id}.jpg'), canvas.image)
             height, width = canvas.class_map.shape
-            label = Image.frombytes('P', (width, height), canvas.class_map.tobytes())
-            label.putpalette(palette)
-            path = os.path.join(folder, 'SegmentationClass', f'{image_id}.png')
+            label = Image.frombytes('L' if split == 'aug' else 'P', (width, height),
+                                    canvas.class_map.tobytes())
+            if split != 'aug':
+                label.putpalette(palette)
+            labels = 'SegmentationClassAug' if split == 'aug' else 'SegmentationClass'
+            path = os.path.join(folder, labels, f'{image_id}.png')
             os.makedirs(os.path.dirname(path), exist_ok=True)
             label.save(path, format='PNG')
         out[split] = VOCSplit(ids, canvases)
