@@ -8,7 +8,8 @@ plus ``stem.*`` for the deep stem of ResNetV1c. The schemes (see :data:`SCHEMES`
   ``state_dict``); also any bare backbone (mmengine ``init_cfg`` files, ResNetV1c ``stem.*``).
 - ``mmpretrain``: ``backbone.*``, classifier ``head.fc.*`` (ResNet and ResNet_CIFAR alike).
 - ``mmdet`` / ``mmseg``: ``backbone.*`` inside a detector / segmentor; no classifier. ``mmseg``
-  means ResNetV1c, whose deep stem ``stem.{0,1,3,4,6,7}`` has no counterpart in ``conv1``/``bn1``.
+  means ResNetV1c, whose deep stem ``stem.{0,1,3,4,6,7}`` has no counterpart in ``conv1``/``bn1``;
+  a segmentor on MMSeg's plain ``ResNet`` (``deep_stem=False``) has the ``mmdet`` layout.
 - ``moco_v2``: the original MoCo checkpoint, ``module.encoder_q.*`` wins; ``encoder_k`` and the
   queue are ignored; the MLP head ``fc.0``/``fc.2`` is reported unmatched, never loaded.
 - ``mmpretrain_selfsup``: MMPretrain MoCo / SimCLR / BYOL models: ``backbone.*`` wins; the
@@ -185,7 +186,9 @@ def detect_scheme(keys: Mapping[str, Any] | Iterable[str]) -> str:
         if tops & {'rpn_head', 'roi_head', 'bbox_head'}:
             return 'mmdet'
         if tops & {'decode_head', 'auxiliary_head'}:
-            return 'mmseg'
+            # MMSeg's ResNetV1c has the deep stem (stem.*); its plain ResNet (deep_stem=False)
+            # has conv1 / bn1, the layout of an MMDet backbone.
+            return 'mmdet' if 'backbone.conv1.weight' in keys else 'mmseg'
         if tops & {'encoder_k', 'momentum_encoder', 'target_net', 'queue'}:
             return 'mmpretrain_selfsup'
         if any(k.startswith('head.fc.') for k in keys):

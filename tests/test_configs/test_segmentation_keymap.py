@@ -46,7 +46,8 @@ def test_the_layout_is_torchvision_under_backbone(segmentor: nn.Module) -> None:
     keys = [k for k in segmentor.state_dict() if k.startswith('backbone.')]
     tv_keys = [k for k in torchvision.models.resnet50().state_dict() if not k.startswith('fc.')]
     assert keys == [f'backbone.{k}' for k in tv_keys]
-    assert keymap.detect_scheme(segmentor.state_dict()) == 'mmseg'
+    # plain ResNet (conv1 stem) under backbone.: the MMDet layout, not ResNetV1c's 'mmseg'
+    assert keymap.detect_scheme(segmentor.state_dict()) == 'mmdet'
     assert keymap.detect_scheme(segmentor.backbone.state_dict()) == 'torchvision'
 
 
@@ -90,10 +91,6 @@ def test_tickets_of_every_scheme_map_onto_the_backbone(source: str, segmentor: n
     assert set(loaded) == set(PruneScope(prefix='backbone.').select(segmentor))
 
 
-@pytest.mark.xfail(strict=True, raises=keymap.KeyMapError,
-                   reason="lth_mm/core/keymap.py: detect_scheme names a segmentor 'mmseg', whose "
-                   'scheme assumes the ResNetV1c deep stem, so a conv1 mask is refused even '
-                   'though the plain ResNet has conv1')
 def test_a_ticket_with_the_stem_maps_onto_the_plain_resnet(segmentor: nn.Module,
                                                            tv_model: nn.Module) -> None:
     ticket = Ticket.dense(tv_model, PruneScope(include_stem=True))

@@ -6,7 +6,8 @@
 #   custom_hooks = [{{_base_.ticket_hook}}]
 # and the ticket comes from the command line ('???' fails on purpose until it is set):
 #   --cfg-options custom_hooks.0.ticket=PATH
-ticket_hook = dict(type='TicketHook', ticket='???', key_map='auto', reverse=False, seed=0)
+ticket_hook = dict(type='TicketHook', ticket='???', key_map='auto', reverse=False, seed=0,
+                   metric='mIoU', rule='greater')
 # The ablation: the complementary mask (1 - mask), sparsity 1 - s.
 reversed_ticket_hook = dict(ticket_hook, reverse=True)
 # The baseline: a random ticket over the same weights keeping exactly as many (global, uniform),
