@@ -2,11 +2,7 @@
 PYTHON := .venv/bin/python
 PYTEST_ARGS ?= -n 2 -q
 
-<<<<<<< HEAD
-.PHONY: install test lint demo demo-transfer demo-selfsup clean
-=======
-.PHONY: install test lint demo demo-transfer demo-detection clean
->>>>>>> detdemo
+.PHONY: install test lint demo demo-transfer demo-selfsup demo-detection demo-segmentation clean
 
 install:
 	bash tools/install.sh
@@ -23,13 +19,14 @@ demo: install
 demo-transfer: install
 	$(PYTHON) tools/demo.py transfer $(DEMO_ARGS)
 
-<<<<<<< HEAD
 demo-selfsup: install
 	$(PYTHON) tools/demo.py selfsup $(DEMO_ARGS)
-=======
+
 demo-detection: install
 	$(PYTHON) tools/demo.py detection $(DEMO_ARGS)
->>>>>>> detdemo
+
+demo-segmentation: install
+	$(PYTHON) tools/demo.py segmentation $(DEMO_ARGS)
 
 clean:
 	rm -rf work_dirs .pytest_cache .ruff_cache .hypothesis
