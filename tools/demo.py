@@ -312,6 +312,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
     say(f'[demo] wrote {args.work_dir / "summary.md"}, {args.work_dir / "summary.csv"}, '
         f'{args.work_dir / "curve.png"}')
     write_reports(demo, args, seed_dirs, [job.work_dir for job in jobs if job.run.columns])
+    if demo.finish is not None:
+        say('[demo] wrote ' + ', '.join(str(p) for p in demo.finish(args, seed_dirs)))
     return report
 
 

@@ -38,6 +38,7 @@ def shrink(cfg: Config, data_root: Path, work_dir: Path) -> Config:
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'test_configs_{work_dir.parent.name}_{work_dir.name}'
     cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.update(save_optimizer=False, save_param_scheduler=False)
     cfg.randomness = dict(seed=0, deterministic=False)
     return cfg
 

@@ -37,17 +37,19 @@ def canvases(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope='module')
 def classification(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Steps 1 and 2: one epoch of pre-training, then one IMP round of one epoch."""
+    """Steps 1 and 2: one epoch of pre-training, then one IMP round of one epoch, each on 32
+    digits per split (BaseDataset's ``indices``)."""
     work = tmp_path_factory.mktemp('demo')
+    few = {f'{split}_dataloader.dataset.indices': 32 for split in ('train', 'val', 'test')}
     pretrain = Config.fromfile(str(SEG_DEMO / 'pretrain_digits_resnet18_w32.py'))
     pretrain.merge_from_dict({'train_cfg.max_epochs': 1, 'work_dir': str(work / 'pretrain'),
-                              'param_scheduler.1.milestones': [1]})
+                              'param_scheduler.1.milestones': [1], **few})
     Runner.from_cfg(pretrain).train()
     imp = Config.fromfile(str(SEG_DEMO / 'imp_digits_resnet18_w32.py'))
     assert imp.load_from == 'work_dirs/demo_segmentation/pretrain/epoch_24.pth'
     imp.merge_from_dict({'train_cfg.max_epochs': 1, 'work_dir': str(work / 'imp'),
                          'param_scheduler.1.milestones': [1], 'custom_hooks.0.rounds': 1,
-                         'load_from': str(work / 'pretrain' / 'epoch_1.pth')})
+                         'load_from': str(work / 'pretrain' / 'epoch_1.pth'), **few})
     Runner.from_cfg(imp).train()
     return work
 

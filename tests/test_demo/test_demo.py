@@ -325,3 +325,33 @@ def test_detection_demo_quick_end_to_end(tmp_path):
         dense = [k for k in state if k.startswith(('neck.', 'bbox_head.')) and k.endswith(
             'conv.weight')]
         assert dense and all(torch.count_nonzero(state[k]) == state[k].numel() for k in dense)
+
+
+@pytest.mark.slow
+def test_segmentation_demo_quick_end_to_end(tmp_path):
+    work = tmp_path / 'demo'
+    out = _run('segmentation', work)
+    assert '[demo] prepared the data in' in out and '[random_round_01] TicketHook: done' in out
+    runs = _csv(work / 'summary.csv')
+    assert list(runs) == ['IMP ticket', 'random ticket'] and set(runs['IMP ticket']) == {0, 1}
+    assert runs['IMP ticket'][0]['test_metric'] == runs['random ticket'][0]['test_metric']
+    assert runs['IMP ticket'][1]['sparsity'] == runs['random ticket'][1]['sparsity']
+    assert float(runs['IMP ticket'][1]['sparsity']) == pytest.approx(0.5)
+    assert 'mIoU' in (work / 'summary.md').read_text()
+
+    # The canvases the demo wrote are what the segmenters read.
+    sets = work / 'digit_canvas_seg' / 'VOCdevkit' / 'VOC2012' / 'ImageSets' / 'Segmentation'
+    assert [len((sets / f'{s}.txt').read_text().split()) for s in ('train', 'val')] == [32, 16]
+    dumped = Config.fromfile(work / 'dense' / 'transfer_deeplabv3plus_r18w32_digit_canvas.py')
+    assert {dumped[f'{split}_dataloader'].dataset.data_root for split in ('train', 'val', 'test')
+            } == {str(work / 'digit_canvas_seg' / 'VOCdevkit' / 'VOC2012')}
+
+    # Tickets on the backbone only (the decode head stays dense), and the picture of masks:
+    # four canvases in rows; image, ground truth and three segmenters in columns.
+    for state in _assert_transferred(work, 1, 'best_mIoU_iter_*.pth'):
+        head = [k for k in state if k.startswith('decode_head.') and k.endswith('conv.weight')]
+        assert head and all(torch.count_nonzero(state[k]) == state[k].numel() for k in head)
+    assert f'[demo] wrote {work / "masks.png"}' in out
+    from PIL import Image
+    with Image.open(work / 'masks.png') as picture:
+        assert picture.width > picture.height > 0

@@ -89,6 +89,8 @@ class Demo:
             ``<work_dir>/results``.
         prepare: Makes what the runs read (offline data) under ``args.work_dir``: called once
             before the first run starts, whatever the seeds.
+        finish: Makes more output once the tables are written (a picture, say), from the parsed
+            arguments and the work dir of each seed; returns the files it wrote.
         metrics: One table per metric (the first is the summary's CSV rows and plot): the test
             metrics of each ``TicketHook`` run's best weights. Default: one table of the
             records' ``test_metric``.
@@ -106,6 +108,7 @@ class Demo:
     results: bool = False
     prepare: Optional[Callable[[argparse.Namespace], None]] = None
     metrics: Sequence[Metric] = ()
+    finish: Optional[Callable[[argparse.Namespace, Dict[int, Path]], List[Path]]] = None
 
 
 def schedule(epochs: int) -> Tuple[str, ...]:

@@ -39,7 +39,10 @@ model = dict(
         init_cfg=[
             dict(type='Kaiming', layer=['Conv2d']),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
-            dict(type='MappedPretrained', checkpoint=pretrained, skip=('fc', ))
+            # step 1's mmengine checkpoint, the demo's own file (its message hub needs a full
+            # unpickling)
+            dict(type='MappedPretrained', checkpoint=pretrained, skip=('fc', ),
+                 allow_pickle=True)
         ]),
     decode_head=dict(
         in_channels=256,
