@@ -143,3 +143,37 @@ def transfer_rounds(args: argparse.Namespace, demo: str) -> List[int]:
     if bad:
         raise SystemExit(f'demo {demo}: --transfer-rounds {bad} not in 1..{args.rounds}')
     return sorted(set(chosen))
+
+
+def classification_ticket_runs(args: argparse.Namespace, demo: str, configs: str,
+                               transfer: Tuple[str, Tuple[str, ...]],
+                               random: Tuple[str, Tuple[str, ...]]) -> List[Run]:
+    """The runs of a demo that transfers digits-classification tickets into another task.
+
+    ``pretrain`` (dense digits classifier, ``configs/pretrain_digits_resnet18_w32.py``), ``imp``
+    (IMP on that task from its last checkpoint, ``configs/imp_digits_resnet18_w32.py``), then the
+    downstream runs: ``dense`` (round 0's ticket, both columns) and, for each chosen round,
+    ``imp_round_XX`` (``transfer``: a config and its options, given the round's ticket as
+    ``custom_hooks.0.ticket``) and ``random_round_XX`` (``random``: the same for a random ticket of
+    that sparsity; ``{seed}`` in an option is the demo's seed).
+    """
+    pretrained = f'{{work}}/pretrain/epoch_{args.pretrain_epochs}.pth'  # step 1's last
+    tickets = '{work}/imp/imp/tickets'
+    (config, options), (random_config, random_options) = transfer, random
+    out = [
+        Run('pretrain', f'{configs}/pretrain_digits_resnet18_w32.py',
+            schedule(args.pretrain_epochs)),
+        Run('imp', f'{configs}/imp_digits_resnet18_w32.py',
+            (*schedule(args.epochs), f'load_from={pretrained}',
+             f'custom_hooks.0.rounds={args.rounds}', f'custom_hooks.0.rate={args.rate}'),
+            needs=('pretrain', )),
+        Run('dense', config, (*options, f'custom_hooks.0.ticket={tickets}/round_00.safetensors'),
+            ('IMP ticket', 'random ticket'), round=0, needs=('imp', )),
+    ]
+    for rnd in transfer_rounds(args, demo):
+        ticket = f'custom_hooks.0.ticket={tickets}/round_{rnd:02d}.safetensors'
+        out += [Run(f'imp_round_{rnd:02d}', config, (*options, ticket), ('IMP ticket', ), rnd,
+                    ('imp', )),
+                Run(f'random_round_{rnd:02d}', random_config, (*random_options, ticket),
+                    ('random ticket', ), rnd, ('imp', ))]
+    return out

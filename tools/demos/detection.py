@@ -23,10 +23,9 @@ import argparse
 import shutil
 from typing import List, Tuple
 
-from .base import Demo, Metric, Run, schedule, transfer_arguments, transfer_rounds
+from .base import Demo, Metric, Run, classification_ticket_runs, transfer_arguments
 
 CONFIGS = 'configs/demo/detection'
-TICKETS = '{work}/imp/imp/tickets'
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,28 +63,10 @@ def detector(args: argparse.Namespace, pretrained: str) -> Tuple[str, ...]:
 
 
 def runs(args: argparse.Namespace) -> List[Run]:
-    chosen = transfer_rounds(args, 'detection')
-    pretrained = f'{{work}}/pretrain/epoch_{args.pretrain_epochs}.pth'  # step 1's last
-    det = detector(args, pretrained)
-    out = [
-        Run('pretrain', f'{CONFIGS}/pretrain_digits_resnet18_w32.py',
-            schedule(args.pretrain_epochs)),
-        Run('imp', f'{CONFIGS}/imp_digits_resnet18_w32.py',
-            (*schedule(args.epochs), f'load_from={pretrained}',
-             f'custom_hooks.0.rounds={args.rounds}', f'custom_hooks.0.rate={args.rate}'),
-            needs=('pretrain', )),
-        Run('dense', f'{CONFIGS}/transfer_yolo_r18w32_digit_canvas.py',
-            (*det, f'custom_hooks.0.ticket={TICKETS}/round_00.safetensors'),
-            ('IMP ticket', 'random ticket'), round=0, needs=('imp', )),
-    ]
-    for rnd in chosen:
-        ticket = f'custom_hooks.0.ticket={TICKETS}/round_{rnd:02d}.safetensors'
-        out += [Run(f'imp_round_{rnd:02d}', f'{CONFIGS}/transfer_yolo_r18w32_digit_canvas.py',
-                    (*det, ticket), ('IMP ticket', ), rnd, ('imp', )),
-                Run(f'random_round_{rnd:02d}', f'{CONFIGS}/random_yolo_r18w32_digit_canvas.py',
-                    (*det, ticket, 'custom_hooks.0.seed={seed}'), ('random ticket', ), rnd,
-                    ('imp', ))]
-    return out
+    det = detector(args, f'{{work}}/pretrain/epoch_{args.pretrain_epochs}.pth')  # step 1's last
+    return classification_ticket_runs(
+        args, 'detection', CONFIGS, (f'{CONFIGS}/transfer_yolo_r18w32_digit_canvas.py', det),
+        (f'{CONFIGS}/random_yolo_r18w32_digit_canvas.py', (*det, 'custom_hooks.0.seed={seed}')))
 
 
 DEMO = Demo(

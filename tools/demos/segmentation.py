@@ -25,10 +25,9 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from .base import Demo, Run, schedule, transfer_arguments, transfer_rounds
+from .base import Demo, Run, classification_ticket_runs, transfer_arguments, transfer_rounds
 
 CONFIGS = 'configs/demo/segmentation'
-TICKETS = '{work}/imp/imp/tickets'
 CANVAS = dict(canvas_size=(64, 64), digit_size=(20, 40), digits_per_image=(1, 2))
 
 
@@ -68,28 +67,11 @@ def segmenter(args: argparse.Namespace, pretrained: str) -> Tuple[str, ...]:
 
 
 def runs(args: argparse.Namespace) -> List[Run]:
-    chosen = transfer_rounds(args, 'segmentation')
-    pretrained = f'{{work}}/pretrain/epoch_{args.pretrain_epochs}.pth'  # step 1's last
-    seg = segmenter(args, pretrained)
+    seg = segmenter(args, f'{{work}}/pretrain/epoch_{args.pretrain_epochs}.pth')  # step 1's last
     transfer = f'{CONFIGS}/transfer_deeplabv3plus_r18w32_digit_canvas.py'
-    out = [
-        Run('pretrain', f'{CONFIGS}/pretrain_digits_resnet18_w32.py',
-            schedule(args.pretrain_epochs)),
-        Run('imp', f'{CONFIGS}/imp_digits_resnet18_w32.py',
-            (*schedule(args.epochs), f'load_from={pretrained}',
-             f'custom_hooks.0.rounds={args.rounds}', f'custom_hooks.0.rate={args.rate}'),
-            needs=('pretrain', )),
-        Run('dense', transfer, (*seg, f'custom_hooks.0.ticket={TICKETS}/round_00.safetensors'),
-            ('IMP ticket', 'random ticket'), round=0, needs=('imp', )),
-    ]
-    for rnd in chosen:
-        ticket = f'custom_hooks.0.ticket={TICKETS}/round_{rnd:02d}.safetensors'
-        out += [Run(f'imp_round_{rnd:02d}', transfer, (*seg, ticket), ('IMP ticket', ), rnd,
-                    ('imp', )),
-                Run(f'random_round_{rnd:02d}', transfer,
-                    (*seg, ticket, 'custom_hooks.0.randomize=True', 'custom_hooks.0.seed={seed}'),
-                    ('random ticket', ), rnd, ('imp', ))]
-    return out
+    return classification_ticket_runs(
+        args, 'segmentation', CONFIGS, (transfer, seg),
+        (transfer, (*seg, 'custom_hooks.0.randomize=True', 'custom_hooks.0.seed={seed}')))
 
 
 def draw_masks(args: argparse.Namespace, seed_dirs: Dict[int, Path]) -> List[Path]:
