@@ -51,7 +51,7 @@ def pack_mask(mask: torch.Tensor) -> np.ndarray:
 def unpack_mask(packed: np.ndarray, shape: tuple[int, ...]) -> torch.Tensor:
     """Inverse of :func:`pack_mask`."""
     numel = math.prod(shape)
-    bits = np.unpackbits(packed, count=numel).astype(bool)
+    bits = np.unpackbits(packed, count=numel).view(bool)  # 0/1 bytes: valid bools, no copy
     return torch.from_numpy(bits).reshape(shape)
 
 

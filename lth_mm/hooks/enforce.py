@@ -49,7 +49,9 @@ class TicketEnforcingHook(Hook):
     The mask is applied after every training iteration (that is, after the optimizer step, so
     momentum, weight decay, Adam/AdamW moments, AMP and gradient accumulation cannot revive a
     pruned weight), before validation and test, and whenever a ticket is set. Each application
-    is one fused ``torch._foreach_mul_`` over the masked tensors; nothing runs per forward.
+    is one in-place multiplication per masked tensor by its one-byte mask (``MaskApplier``; the
+    masks are the ticket's own on the CPU, one ``uint8`` copy on an accelerator, shared with
+    the momentum copies); nothing runs per forward.
 
     The base also does what both hooks need around the ticket:
 
@@ -123,8 +125,9 @@ class TicketEnforcingHook(Hook):
         self._applier()
         copies = momentum_copies(model, list(ticket))
         params = dict(model.named_parameters(remove_duplicate=False))
+        own = dict(zip(ticket, self._applier.masks))  # on the device: shared, not copied
         self._copies = MaskApplier([params[c] for n in copies for c in copies[n]],
-                                   [ticket[n] for n in copies for _ in copies[n]])
+                                   [own[n] for n in copies for _ in copies[n]])
         self._copies()
         for handle in self._grad_handles:
             handle.remove()

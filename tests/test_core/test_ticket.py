@@ -202,6 +202,34 @@ def test_mask_applier_is_reusable_and_masks_grads(make_tiny) -> None:
     MaskApplier([], [])()  # an empty applier is a no-op
 
 
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+def test_mask_applier_holds_one_byte_per_weight_and_multiplies_exactly(make_tiny, dtype) -> None:
+    """The applier's masks are one-byte views of the ticket's own bool masks (no copy on the
+    CPU), and applying them gives bit for bit what a multiplication by a float mask gives."""
+    model = make_tiny(3).to(dtype)
+    ticket = Ticket.dense(model).prune(model, 0.6, 'random',
+                                       generator=torch.Generator().manual_seed(1))
+    applier = ticket.bind(model)
+    assert applier.nbytes == 0
+    for mask, (name, own) in zip(applier.masks, ticket.items(), strict=True):
+        assert mask.dtype == torch.uint8 and mask.element_size() == 1
+        assert mask.data_ptr() == own.data_ptr(), name  # the ticket's storage, viewed
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for p in params.values():
+            p.normal_()  # negative weights too: -x * 0 is -0.0 either way
+    expected = {n: params[n].detach() * ticket[n].to(dtype) for n in ticket}
+    applier()
+    for name in ticket:
+        got = params[name].detach()
+        assert torch.equal(got.view(-1).view(torch.uint8), expected[name].view(-1).view(
+            torch.uint8)), name
+    # Masks given as 0/1 floats (or on another device) become one uint8 copy each.
+    floats = MaskApplier(list(applier.params), [ticket[n].float() for n in ticket])
+    assert floats.nbytes == sum(m.numel() for m in ticket.values())
+    assert all(m.dtype == torch.uint8 for m in floats.masks)
+
+
 def test_apply_to_a_half_precision_model(make_tiny) -> None:
     model = make_tiny(0).half()
     ticket = Ticket.dense(model).prune(model, 0.5)

@@ -45,7 +45,9 @@ def test_kill_and_resume_gives_the_uninterrupted_masks(tmp_path):
                                cwd=ROOT, env=tool_env(tmp_path), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while not (killed / 'epoch_4.pth').exists():  # inside round 1 (epochs 3-5)
+    last = killed / 'last_checkpoint'  # written once epoch_4.pth is complete (a kill while
+    # the checkpoint is being written leaves a truncated file, which --resume refuses)
+    while not (last.exists() and last.read_text().strip().endswith('epoch_4.pth')):
         assert process.poll() is None and time.time() < deadline, 'run ended before round 1'
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)

@@ -115,6 +115,10 @@ class EncoderProbe(Hook):
             for key in (name, copy_name):
                 assert torch.count_nonzero(params[key].detach()[~mask]) == 0, key
             EncoderProbe.different |= not torch.equal(params[name], params[copy_name])
+        # One byte per pruned weight in all: both encoders' masks are the ticket's own.
+        own = {m.data_ptr() for m in hook.ticket.values()}
+        assert hook._applier.nbytes == hook._copies.nbytes == 0
+        assert {m.data_ptr() for m in hook._copies.masks} <= own
         EncoderProbe.looks += 1
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:

@@ -87,19 +87,40 @@ def peak_memory() -> dict[str, float]:
     return out
 
 
-def run_child(cmd: Sequence[str], out: Path, log: Path, threads: int, cwd: Path) -> dict:
-    """Run a benchmark's child process (``threads`` > 0 pins OpenMP / MKL) and return the JSON it
-    wrote to ``out``; on failure print the end of its log and exit."""
+def child_env(threads: int) -> dict[str, str]:
+    """This process's environment for a child, with OpenMP / MKL pinned to ``threads`` torch
+    threads (0: left as they are, torch's default)."""
     env = dict(os.environ)
     if threads > 0:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
+def run_child(cmd: Sequence[str], out: Path, log: Path, threads: int, cwd: Path) -> dict:
+    """Run a benchmark's child process (``threads`` > 0 pins OpenMP / MKL) and return the JSON it
+    wrote to ``out``; on failure print the end of its log and exit."""
     with open(log, 'w') as handle:
-        proc = subprocess.run(list(cmd), stdout=handle, stderr=subprocess.STDOUT, env=env,
-                              cwd=cwd)
+        proc = subprocess.run(list(cmd), stdout=handle, stderr=subprocess.STDOUT,
+                              env=child_env(threads), cwd=cwd)
     if proc.returncode != 0 or not out.is_file():
         sys.stdout.write(log.read_text()[-4000:])
         raise SystemExit(f'{Path(cmd[1]).name} child failed (exit {proc.returncode}); log above')
     return json.loads(out.read_text())
+
+
+def run_timed(cmd: Sequence[str], log: Path, env: dict[str, str], cwd: Path
+              ) -> tuple[int, float, float]:
+    """Run ``cmd`` with its output in ``log``; return its exit code, its wall seconds and its CPU
+    seconds (user + system, of the child and the children it waited for, from ``os.wait4``: the
+    ``RUSAGE_CHILDREN`` delta of this one child, right also while other children run)."""
+    with open(log, 'w') as handle:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait
+    return proc.returncode, wall, usage.ru_utime + usage.ru_stime
 
 
 def run_interleaved(variants: Sequence[str], repeats: int,
