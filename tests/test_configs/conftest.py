@@ -252,6 +252,7 @@ def shrink_detection(cfg: Config, data_root: Path, work_dir: Path, size: int = 6
                 node['size'] = (size, size)
             if node.get('type') == 'VOCDataset':
                 node['data_root'] = f'{data_root / "VOCdevkit"}/'
+                node['serialize_data'] = False  # no pickling + gc.collect() of a few entries
             for value in node.values():
                 visit(value)
         elif isinstance(node, (list, tuple)):

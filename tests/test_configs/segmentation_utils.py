@@ -82,6 +82,7 @@ def shrink(cfg: Config, data_root: Path, work_dir: Path, size: int = 64, iters: 
                       persistent_workers=False)
         for dataset in datasets(loader):
             dataset.data_root = str(data_root)
+            dataset.serialize_data = False  # no pickling + gc.collect() of a few file names
             for step in dataset.pipeline:
                 if step.type in ('RandomResize', 'Resize') and 'scale' in step:
                     step.scale = (2 * size, size)

@@ -118,7 +118,6 @@ def test_train_py_resume_and_cfg_options(tmp_path, pretrained):
     (tmp_path / 'w').mkdir()
     (tmp_path / 'w' / 'last_checkpoint').write_text(str(tmp_path / 'w' / 'epoch_1.pth'))
     # A checkpoint to resume: load_from of --cfg-options does not replace it.
-    # A checkpoint to resume: load_from of --cfg-options does not replace it.
     for age, name in enumerate(('epoch_2.pth', 'epoch_1.pth')):
         torch.save({}, tmp_path / 'w' / name)
         os.utime(tmp_path / 'w' / name, (1e9 - age, 1e9 - age))
