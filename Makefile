@@ -1,6 +1,6 @@
 # lth_mm: `make install` creates .venv with the pinned OpenMMLab stack (idempotent), `make test`.
 PYTHON := .venv/bin/python
-PYTEST_ARGS ?= -n 2 -q
+PYTEST_ARGS ?= -n 2 --dist worksteal -q
 
 .PHONY: install test lint demo demo-transfer demo-selfsup demo-detection demo-segmentation clean
 
