@@ -1,6 +1,7 @@
 """lth_mm.engine.config_dump: mmengine's config dumps read as data, and the labels made of them."""
 from __future__ import annotations
 
+import keyword
 import math
 import os
 from pathlib import Path
@@ -20,14 +21,18 @@ from lth_mm.engine.config_dump import (
     weights_label,
 )
 
+#: Identifiers a config can hold as keys: Python keywords ('else', 'if') cannot be (mmengine would
+#: write ``dict(else=None)``, which no config file can contain either).
 NAMES = st.from_regex(r'[a-z_][a-z0-9_]{0,8}', fullmatch=True).filter(
-    lambda s: s not in ('dict', 'inf', 'nan') and not s.startswith('_'))
+    lambda s: s not in ('dict', 'inf', 'nan') and not s.startswith('_')
+    and not keyword.iskeyword(s))
 LEAVES = (st.none() | st.booleans() | st.integers(-10 ** 12, 10 ** 12)
           | st.floats(allow_nan=False, allow_infinity=True) | st.text(max_size=12))
 #: Keys that are no identifiers ('0', 'pascal_voc/mAP'): mmengine writes them quoted, without
 #: escaping quotes. (Non-ASCII identifiers are left out: Python itself NFKC-normalises them.)
 KEYS = NAMES | st.text(st.characters(min_codepoint=32, max_codepoint=126,
-                                     exclude_characters="'\\"), min_size=1, max_size=6)
+                                     exclude_characters="'\\"), min_size=1, max_size=6).filter(
+    lambda s: not keyword.iskeyword(s))
 VALUES = st.recursive(LEAVES, lambda children: (
     st.lists(children, max_size=3) | st.lists(children, max_size=3).map(tuple)
     | st.dictionaries(KEYS, children, max_size=3)), max_leaves=12)
