@@ -243,21 +243,30 @@ def test_resume_with_other_arguments_is_refused(tmp_path):
     assert len(digests(work)) == 3
 
 
+def search_tickets(folder: Path, **overrides) -> Path:
+    """The ``imp/tickets`` a search of IMP (2 rounds of 50 %) on the tiny config would write:
+    round_00 .. round_02 of magnitude pruning, made here without the training."""
+    model = build_runner(tiny_cfg(folder / 'probe', [], **overrides)).model
+    ticket = Ticket.dense(model)
+    folder.mkdir(parents=True, exist_ok=True)
+    for rnd in range(IMP['rounds'] + 1):
+        ticket.save(folder / f'round_{rnd:02d}.safetensors')
+        ticket = ticket.prune(model, IMP['rate'])
+    return folder
+
+
 def test_replay_checks_every_ticket_before_round_0(tmp_path):
-    source = tmp_path / 'source'
-    build_runner(tiny_cfg(source, [dict(IMP)])).train()
-    tickets = source / 'imp' / 'tickets'
+    tickets = search_tickets(tmp_path / 'tickets')
+    assert Ticket.load(tickets / 'round_02.safetensors').card['round'] == 2
     replay = dict(IMP, rewind='reinit', masks_from=str(tickets))
     with pytest.raises(ValueError, match=r'round_01.safetensors is 50.00 % sparse, the search '
                                          r'expects 20.00 %'):
         build_runner(tiny_cfg(tmp_path / 'a', [dict(replay, rate=0.2)])).train()
     assert not list((tmp_path / 'a').glob('epoch_*.pth'))
-    wide = tmp_path / 'wide'
-    build_runner(tiny_cfg(wide, [dict(IMP)], **{'model.backbone.base_channels': 16,
-                                                 'model.head.in_channels': 128})).train()
+    wide = search_tickets(tmp_path / 'wide', **{'model.backbone.base_channels': 16,
+                                                'model.head.in_channels': 128})
     with pytest.raises(ValueError, match='does not fit the model: .*has other shapes'):
-        build_runner(tiny_cfg(tmp_path / 'b', [dict(replay, masks_from=str(
-            wide / 'imp' / 'tickets'))])).train()
+        build_runner(tiny_cfg(tmp_path / 'b', [dict(replay, masks_from=str(wide))])).train()
     assert not list((tmp_path / 'b').glob('epoch_*.pth'))
 
 
