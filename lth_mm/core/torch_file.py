@@ -62,13 +62,13 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
         needed = re.search(r'Unsupported global: GLOBAL ([\w.]+)', str(err))
         if needed is None and 'Weights only load failed' not in str(err):
             raise ValueError(f'{path} is not a readable PyTorch file ({err})') from err
-        if not allow_pickle:
-            what = f'the object {needed.group(1)}' if needed else 'objects that are not plain data'
-            raise UnsafeFileError(
-                f'{path} refers to {what}: reading it would unpickle it in full, which runs code '
-                'from the file. If you trust the file, opt in with allow_pickle=True (in Python '
-                'and configs) or --allow-pickle (tools).') from None
+        what = f'the object {needed.group(1)}' if needed else 'objects that are not plain data'
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
         raise ValueError(f'{path} is not a readable PyTorch file: truncated or of another '
                          f'format ({type(err).__name__}: {err})') from err
-    return torch.load(path, map_location=map_location, weights_only=False)
+    if allow_pickle:  # the caller's explicit opt-in for a file they trust
+        return torch.load(path, map_location=map_location, weights_only=False)
+    raise UnsafeFileError(
+        f'{path} refers to {what}: reading it would unpickle it in full, which runs code '
+        'from the file. If you trust the file, opt in with allow_pickle=True (in Python '
+        'and configs) or --allow-pickle (tools).')
