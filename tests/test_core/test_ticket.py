@@ -230,6 +230,33 @@ def test_mask_applier_holds_one_byte_per_weight_and_multiplies_exactly(make_tiny
     assert all(m.dtype == torch.uint8 for m in floats.masks)
 
 
+def test_a_tickets_masks_are_one_block_of_one_byte_per_weight(make_tiny, tmp_path) -> None:
+    """Every way of making a ticket holds its masks as views of one bool block of exactly one
+    byte per weight (one allocation, not one per tensor), copied from what it was given."""
+    model = make_tiny(2)
+    given = {n: torch.rand(p.shape, generator=torch.Generator().manual_seed(3)) > 0.5
+             for n, p in Ticket.dense(model).scope.select(model).items()}
+    dense = Ticket.dense(model)
+    pruned = dense.prune(model, 0.4)
+    pruned.save(tmp_path / 't.safetensors')
+    made = {
+        'from masks': Ticket(given), 'dense': dense, 'prune': pruned,
+        'load': Ticket.load(tmp_path / 't.safetensors'), 'reverse': pruned.reverse(),
+        'random_like': pruned.random_like(torch.Generator().manual_seed(0)),
+        'unpack': Ticket.unpack(pruned.pack()), 'add_prefix': pruned.add_prefix('m.'),
+    }
+    for how, ticket in made.items():
+        storages = {m.untyped_storage().data_ptr() for m in ticket.values()}
+        assert len(storages) == 1, how
+        storage = next(iter(ticket.values())).untyped_storage()
+        assert storage.nbytes() == ticket.numel, how
+        assert all(m.dtype == torch.bool and m.is_contiguous() for m in ticket.values()), how
+    name = next(iter(given))
+    before = made['from masks'][name].clone()
+    given[name].logical_not_()  # the caller's tensors are not the ticket's
+    assert torch.equal(made['from masks'][name], before)
+
+
 def test_apply_to_a_half_precision_model(make_tiny) -> None:
     model = make_tiny(0).half()
     ticket = Ticket.dense(model).prune(model, 0.5)

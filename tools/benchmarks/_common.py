@@ -56,10 +56,22 @@ def register_iter_clock() -> None:
         def before_train(self, runner) -> None:
             self.stamps = [time.perf_counter()]
             self.cpu_stamps = [time.process_time()]
+            self.live: list[int | None] = []
+            self.live_peak: list[int | None] = []
+            # Where a step holds the most: at the end of the forward pass (every activation
+            # kept for backward) and at the end of backward (every gradient), here when the
+            # first parameter, which backward reaches last, gets its gradient.
+            model = runner.model
+            model.register_forward_hook(lambda *_: self.live_peak.append(live_bytes()))
+            first = next((p for p in model.parameters() if p.requires_grad), None)
+            if first is not None:
+                first.register_post_accumulate_grad_hook(
+                    lambda _: self.live_peak.append(live_bytes()))
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
             self.stamps.append(time.perf_counter())
             self.cpu_stamps.append(time.process_time())
+            self.live.append(live_bytes())  # after the timestamps: not inside the timing
 
 
 def iteration_times(runner: Any) -> tuple[list[float], list[float]]:
@@ -67,6 +79,60 @@ def iteration_times(runner: Any) -> tuple[list[float], list[float]]:
     clock = next(h for h in runner.hooks if type(h).__name__ == 'BenchIterClock')
     return ([b - a for a, b in zip(clock.stamps, clock.stamps[1:])],
             [b - a for a, b in zip(clock.cpu_stamps, clock.cpu_stamps[1:])])
+
+
+def live_bytes() -> int | None:
+    """Bytes allocated and not freed now, as the C allocator counts them (glibc's
+    ``mallinfo2``: in-use heap chunks plus mmapped ones), or on a GPU
+    ``torch.cuda.memory_allocated``; None where neither is available.
+
+    Unlike the resident set, this leaves out memory the allocator keeps after a ``free`` and
+    pages never touched, so it moves by exactly the bytes a program holds (the CPU counterpart
+    of ``torch.cuda.memory_allocated``)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return int(torch.cuda.memory_allocated())
+    info = _mallinfo2()
+    return None if info is None else int(info.uordblks + info.hblkhd)
+
+
+_MALLINFO2: list[Any] = []
+
+
+def _mallinfo2() -> Any:
+    if not _MALLINFO2:
+        import ctypes
+        import ctypes.util
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks',
+                'uordblks', 'fordblks', 'keepcost')]
+
+        func = None
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+            func = libc.mallinfo2  # glibc >= 2.33
+            func.restype = MallInfo2
+        except (OSError, AttributeError):
+            func = None
+        _MALLINFO2.append(func)
+    return _MALLINFO2[0]() if _MALLINFO2[0] is not None else None
+
+
+def live_memory(runner: Any) -> dict[str, float | None]:
+    """What a ``BenchIterClock`` saw of :func:`live_bytes`, in MiB: the most right after any
+    training iteration (``live_after_step_mib``: weights, optimizer state and what hooks hold)
+    and the most at the end of any forward or backward pass (``live_peak_mib``, with the
+    activations: the CPU counterpart of ``torch.cuda.max_memory_allocated``, sampled)."""
+    clock = next(h for h in runner.hooks if type(h).__name__ == 'BenchIterClock')
+    out: dict[str, float | None] = {}
+    for key, samples in (('live_after_step_mib', clock.live),
+                         ('live_peak_mib', clock.live + clock.live_peak)):
+        values = [v for v in samples if v is not None]
+        out[key] = max(values) / 2**20 if values else None
+    return out
 
 
 def peak_memory() -> dict[str, float]:

@@ -3,26 +3,40 @@
 The same MMEngine ``Runner`` config (``Runner.from_cfg``: MMPretrain ``ImageClassifier``, ResNet-50
 backbone, 10 classes, the ``Digits`` dataset at 32x32 x 3 channels through the real data pipeline,
 batch 32, SGD 0.1 / momentum 0.9 / weight decay 5e-4, ``IterBasedTrainLoop``) trains ``--iters``
-iterations (after ``--warmup`` untimed ones) in three variants:
+iterations (after ``--warmup`` untimed ones) in four variants:
 
 (i)   ``dense``: no lth_mm hook (the baseline);
+(i')  ``dense_1byte``: dense, plus a hook that holds one ``bool`` per prunable weight and does
+      nothing with it: what holding masks of one byte per weight costs by itself, the floor of
+      (ii) in the same run;
 (ii)  ``lth_mm``: ``TicketHook`` with an 80 %-sparse global magnitude ticket of the initial
       weights (saved beforehand by this script): the ``TicketEnforcingHook`` code path that
-      ``IMPHook`` uses too, one fused mask multiplication after every optimizer step;
+      ``IMPHook`` uses too, one in-place mask multiplication per tensor after every optimizer
+      step;
 (iii) ``torch_prune``: a small hook runs ``prune.global_unstructured(..., L1Unstructured,
       amount=0.8)`` over the same convs at ``before_train`` (the original code's
       reparametrization: ``weight_orig`` * ``weight_mask`` recomputed by a forward pre-hook).
 
 Every variant runs in its own subprocess (same seed, same data, same iterations), ``--repeats``
-times, in the order dense, lth_mm, torch_prune, dense, ... so load changes hit all alike. Reported:
-time per iteration (median of the iterations after warm-up, pooled over repeats; an iteration is
-the time between two consecutive ``after_train_iter`` calls of a lowest-priority hook, so data
-loading, forward, backward, the optimizer step and every hook are inside), as wall-clock time and
-as the subprocess's CPU time (``time.process_time``; with one torch thread it is what the wall time
-would be on an idle machine, the steadier figure on a shared one), and peak memory: on the
-CPU the peak resident set size of the subprocess (``getrusage(RUSAGE_SELF).ru_maxrss``, equal to
-``VmHWM`` in ``/proc/self/status``; it includes the Python, PyTorch and OpenMMLab baseline of
-every process), on a GPU ``torch.cuda.max_memory_allocated()``.
+times, in the order dense, dense_1byte, lth_mm, torch_prune, dense, ... so load changes hit all
+alike. Reported:
+
+- time per iteration: the median of the iterations after warm-up, pooled over repeats. An
+  iteration is the time between two consecutive ``after_train_iter`` calls of a lowest-priority
+  hook, so data loading, forward, backward, the optimizer step and every hook are inside. As
+  wall-clock time and as the subprocess's CPU time (``time.process_time``; with one torch thread
+  it is what the wall time would be on an idle machine, the steadier figure on a shared one);
+- peak memory: on the CPU the peak resident set size of the subprocess
+  (``getrusage(RUSAGE_SELF).ru_maxrss``, equal to ``VmHWM`` in ``/proc/self/status``; it
+  includes the Python, PyTorch and OpenMMLab baseline of every process), the median and each
+  run's; on a GPU ``torch.cuda.max_memory_allocated()``;
+- live bytes (``_common.live_bytes``: allocated and not freed; on the CPU glibc's ``mallinfo2``,
+  in-use heap plus mmapped chunks, on a GPU ``torch.cuda.memory_allocated()``): the most right
+  after a step, and the most at the end of a forward or a backward pass (sampled there: the CPU
+  counterpart of the GPU's peak). The resident peak also moves with where the allocator happens
+  to place things, by several MiB from run to run, and by more than the bytes a hook holds (see
+  ``dense_1byte``); the live bytes do not, so their difference to dense is what a hook holds, to
+  the byte.
 
 (iv) The cost of a round boundary for the same ResNet-50, in this process: global magnitude
 pruning of rate 0.2 (``Ticket.prune``), rewinding (``restore_state`` from a captured state) and
@@ -55,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     TIMING_HEADERS,
     iteration_times,
+    live_memory,
     machine_line,
     peak_memory,
     register_iter_clock,
@@ -66,7 +81,7 @@ from _common import (  # noqa: E402
 )
 
 BASE_CONFIG = ROOT / 'configs' / '_base_' / 'digits_resnet18_w32.py'
-VARIANTS = ('dense', 'lth_mm', 'torch_prune')
+VARIANTS = ('dense', 'dense_1byte', 'lth_mm', 'torch_prune')
 BACKBONES = {
     # torchvision-like ResNet-50 (7x7 stride-2 stem and max-pool): 32x32 -> 1x1 at the end
     'ResNet': dict(type='ResNet', depth=50, in_channels=3, num_stages=4, out_indices=(3, ),
@@ -148,6 +163,48 @@ def register_hooks() -> None:
                                        for n, (m, _) in zip(names, params))
 
     @HOOKS.register_module(force=True)
+    class BenchUpkeepStart(Hook):
+        """Stamps the time before the ``ABOVE_NORMAL`` hooks of ``after_train_iter``."""
+
+        priority = 'HIGH'
+
+        def before_train(self, runner) -> None:
+            self.start = 0.0
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            self.start = time.perf_counter()
+
+    @HOOKS.register_module(force=True)
+    class BenchUpkeepEnd(Hook):
+        """Registered after the variant's hook at the same priority: the time since
+        ``BenchUpkeepStart`` is what that hook did after each step (lth_mm: the mask)."""
+
+        priority = 'ABOVE_NORMAL'
+
+        def before_train(self, runner) -> None:
+            self.upkeep: list[float] = []
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            start = next(h for h in runner.hooks if type(h).__name__ == 'BenchUpkeepStart')
+            self.upkeep.append(time.perf_counter() - start.start)
+
+    @HOOKS.register_module(force=True)
+    class BenchHoldBytes(Hook):
+        """Dense training plus one byte per prunable weight held and never used: the floor of
+        any hook that keeps its masks in one byte per weight."""
+
+        priority = 'ABOVE_NORMAL'
+
+        def before_run(self, runner) -> None:
+            import torch
+
+            from lth_mm.core import PruneScope
+            from lth_mm.engine.runner_utils import unwrap_model
+
+            numel = sum(p.numel() for p in PruneScope().select(unwrap_model(runner)).values())
+            self.held = torch.ones(numel, dtype=torch.bool)
+
+    @HOOKS.register_module(force=True)
     class BenchMakeTicket(Hook):
         """Saves the magnitude ticket of the initial weights (parent process, no training)."""
 
@@ -178,17 +235,23 @@ def run_variant(args: argparse.Namespace) -> None:
 
     register_hooks()
     hooks = [dict(type='BenchIterClock')]
-    if args.child == 'lth_mm':
+    if args.child == 'dense_1byte':
+        hooks.append(dict(type='BenchHoldBytes'))
+    elif args.child == 'lth_mm':
         hooks.append(dict(type='TicketHook', ticket=args.ticket))
     elif args.child == 'torch_prune':
         hooks.append(dict(type='BenchTorchPrune', amount=args.sparsity, ticket=args.ticket))
+    hooks += [dict(type='BenchUpkeepStart'), dict(type='BenchUpkeepEnd')]
     cfg = build_cfg(args, args.work_dir, args.warmup + args.iters, hooks)
     runner = Runner.from_cfg(cfg)
     runner.train()
     durations, cpu = iteration_times(runner)
+    upkeep = next(h for h in runner.hooks if type(h).__name__ == 'BenchUpkeepEnd').upkeep
     result: dict[str, Any] = dict(variant=args.child, iter_s=durations[args.warmup:],
                                   iter_cpu_s=cpu[args.warmup:], warmup_s=durations[:args.warmup],
-                                  **peak_memory(), threads=torch.get_num_threads())
+                                  upkeep_s=upkeep[args.warmup:],
+                                  **peak_memory(), **live_memory(runner),
+                                  threads=torch.get_num_threads())
     model = unwrap_model(runner)
     if args.child == 'lth_mm':
         hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
@@ -285,6 +348,19 @@ def bench_boundary(args: argparse.Namespace, model: Any, tmp: Path) -> str:
     return f'{header}\n' + table(['step', 'seconds (min-max)'], lines)
 
 
+def live_cell(results: dict[str, list[dict]], variant: str, key: str,
+              ratio: bool = False) -> str:
+    """Median of ``key`` (MiB of :func:`live_bytes`), its difference to dense (and ratio)."""
+    def median(name: str) -> float | None:
+        values = [r[key] for r in results[name] if r.get(key) is not None]
+        return statistics.median(values) if values else None
+
+    value, dense = median(variant), median('dense')
+    if value is None or dense is None:
+        return '-'
+    return f'{value:.1f} ({value - dense:+.1f}' + (f', {value / dense:.3f})' if ratio else ')')
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
@@ -314,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     memory_key = 'cuda_max_allocated_mib' if torch.cuda.is_available() else 'ru_maxrss_mib'
     memory = {v: statistics.median(r[memory_key] for r in results[v]) for v in VARIANTS}
     dense_mem = memory['dense']
+    dense_iter = statistics.median(t for r in results['dense'] for t in r['iter_s'])
     rows = []
     for variant in VARIANTS:
         if variant == 'lth_mm':
@@ -324,9 +401,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 r['masks_equal_to_ticket'] for r in results[variant]) else 'no')
         else:
             check = '-'
+        peaks = ' / '.join(f'{r[memory_key]:.0f}' for r in results[variant])
+        upkeep = statistics.median(t for r in results[variant] for t in r['upkeep_s'])
         rows.append([variant, *timing_columns(results, variant),
-                     f'{memory[variant]:.0f}', f'{memory[variant] - dense_mem:+.0f}',
-                     f'{memory[variant] / dense_mem:.3f}', check])
+                     f'{1e3 * upkeep:.2f} ({100 * upkeep / dense_iter:.2f} %)',
+                     f'{memory[variant]:.0f}', peaks, f'{memory[variant] - dense_mem:+.0f}',
+                     f'{memory[variant] / dense_mem:.3f}',
+                     live_cell(results, variant, 'live_after_step_mib'),
+                     live_cell(results, variant, 'live_peak_mib', ratio=True), check])
     memory_label = ('CUDA max allocated MiB' if memory_key.startswith('cuda')
                     else 'peak RSS MiB')
     header = (f'(i-iii) one IMP round on MMEngine: ImageClassifier {args.backbone}-50, 10 classes, '
@@ -334,7 +416,9 @@ def main(argv: Sequence[str] | None = None) -> None:
               f'{args.warmup} warm-up, {args.repeats} subprocess runs per variant, ticket '
               f'sparsity {args.sparsity}; goals: lth_mm time <= 1.03, memory <= 1.02 x dense')
     print(f'\n{header}\n' + table(
-        ['variant', *TIMING_HEADERS, memory_label, 'vs dense MiB', 'memory vs dense', 'check'],
+        ['variant', *TIMING_HEADERS, 'after-step hook ms (of dense iter)', memory_label,
+         'per-run peaks', 'vs dense MiB', 'memory vs dense', 'live after a step MiB (vs dense)',
+         'live peak MiB (vs dense, ratio)', 'check'],
         rows))
     held = results['lth_mm'][0]['held_masks']
     print(f"lth_mm holds {held['bytes'] / 2**20:.1f} MiB of masks for the whole run, "
