@@ -8,6 +8,7 @@ an equality check after loading proves the tensor came from the file.
 from __future__ import annotations
 
 import copy
+import os
 import socket
 from pathlib import Path
 from typing import Any, Callable, Dict
@@ -50,6 +51,21 @@ def _is_demo_segmentor(path: Path) -> bool:
     self-supervised demo's MoCo configs (tested by its end-to-end demo test); not classifiers."""
     return (CONFIGS / 'demo' / 'segmentation' in path.parents and 'deeplabv3plus' in path.name
             or CONFIGS / 'demo' / 'selfsup' in path.parents and 'mocov2' in path.name)
+
+
+#: ``LTH_MM_ALL_CONFIGS=1`` runs every experiment config end to end; by default a covering
+#: subset runs (every kind of run and every pre-training and ticket file at least once), and the
+#: others are reported as skipped. Every config is still built and checked by the config tests.
+ALL_CONFIGS = os.environ.get('LTH_MM_ALL_CONFIGS', '') not in ('', '0')
+
+
+def covering(values: list, chosen: set, why: str, ids: Callable[[Any], str] = str) -> list:
+    """``values`` as pytest parameters; those not in ``chosen`` are skipped unless
+    ``LTH_MM_ALL_CONFIGS=1`` (``why`` says which chosen ones cover them)."""
+    missing = chosen - {ids(v) for v in values}
+    assert not missing, f'covering subset names no parameter: {sorted(missing)}'
+    skip = pytest.mark.skipif(not ALL_CONFIGS, reason=f'{why}; LTH_MM_ALL_CONFIGS=1 runs it')
+    return [pytest.param(v, id=ids(v), marks=() if ids(v) in chosen else skip) for v in values]
 
 
 def detection_configs() -> list[Path]:

@@ -1,4 +1,7 @@
-"""Every detection experiment config trains and evaluates on VOC files, on the CPU.
+"""The detection experiment configs train and evaluate on VOC files, on the CPU.
+
+By default the fine-tuning and random-ticket configs run for one pre-training each (the transfer
+tests run all three pre-trained files); ``LTH_MM_ALL_CONFIGS=1`` runs every one.
 
 The data are digit canvases in the VOC07+12 layout (``conftest.voc_digits``), read by
 MMDetection's own ``VOCDataset`` through the configs' ``voc0712`` datasets and scored by its
@@ -25,7 +28,7 @@ from mmengine.runner import Runner
 
 from lth_mm.core import PruneScope, Ticket
 
-from .conftest import CLS, DET, load_cfg, shrink_detection
+from .conftest import CLS, DET, covering, load_cfg, shrink_detection
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('mmdet_scope', 'fast_runner')]
 
@@ -119,7 +122,8 @@ def read_summary(work_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize('pretrain', list(LAYOUT))
+@pytest.mark.parametrize('pretrain', covering(
+    list(LAYOUT), {'imagenet'}, 'its pre-trained file is read by a transfer test too'))
 def test_finetune_config_runs(pretrain: str, voc_digits: Path, tmp_path: Path,
                               checkpoint_files: Callable[[str], Path],
                               tv_state: Dict[str, torch.Tensor]) -> None:
@@ -164,7 +168,8 @@ def test_transfer_config_runs(pretrain: str, voc_digits: Path, tmp_path: Path,
     assert (tmp_path / kind / 'best_pascal_voc_mAP_iter_2.pth').is_file()
 
 
-@pytest.mark.parametrize('pretrain', list(LAYOUT))
+@pytest.mark.parametrize('pretrain', covering(
+    list(LAYOUT), {'moco'}, 'its pre-trained file is read by a transfer test too'))
 def test_random_ticket_config_runs(pretrain: str, voc_digits: Path, tmp_path: Path,
                                    checkpoint_files: Callable[[str], Path],
                                    tv_state: Dict[str, torch.Tensor]) -> None:

@@ -1,4 +1,7 @@
-"""Every segmentation experiment config trains and evaluates on VOC files written here, on the CPU.
+"""The segmentation experiment configs train and evaluate on VOC files written here, on the CPU.
+
+By default a covering subset runs (``COVERING``: every kind of run, every pre-training and both
+kinds of ticket file); ``LTH_MM_ALL_CONFIGS=1`` runs all 21.
 
 Each config runs two iterations of batch 2 on 64 x 64 digit canvases written in the Pascal VOC
 2012 layout (lth_mm.datasets.write_voc_segmentation), read by MMSegmentation's own
@@ -32,7 +35,7 @@ from mmengine.runner import Runner
 from lth_mm.core import PruneScope, Ticket
 from lth_mm.hooks import IMPHook, TicketHook
 
-from .conftest import config_id, load_cfg
+from .conftest import config_id, covering, load_cfg
 from .segmentation_utils import (
     SEG,
     mmseg_default_scope,
@@ -97,7 +100,21 @@ def run(cfg: Config) -> tuple[Runner, dict]:
     return runner, runner.test()
 
 
-@pytest.mark.parametrize('path', PAPER, ids=config_id)
+#: Every kind of run with each pre-training at least twice, both original-code and lth_mm ticket
+#: files, the augmented set and output stride 8 (the other configs differ from one of these only
+#: in the pre-trained file, which these cover).
+COVERING = {f'segmentation/voc12/{name}.py' for name in (
+    'finetune_simclr_deeplabv3plus_r50_voc12', 'transfer_moco_deeplabv3plus_r50_voc12',
+    'transfer_reversed_simclr_deeplabv3plus_r50_voc12',
+    'transfer_random_imagenet_deeplabv3plus_r50_voc12',
+    'imp_pt_trans_moco_deeplabv3plus_r50_voc12', 'imp_random_imagenet_deeplabv3plus_r50_voc12',
+    'finetune_imagenet_deeplabv3plus_r50_voc12aug',
+    'transfer_imagenet_deeplabv3plus_r50-d8_voc12aug')}
+
+
+@pytest.mark.parametrize('path', covering(
+    PAPER, COVERING, 'the same kind of run as a covering config, another pre-trained file',
+    ids=config_id))
 def test_experiment_config_runs(path: Path, voc_root: Path, tmp_path: Path, mmseg_scope: None,
                                 checkpoint_files: Callable[[str], Path],
                                 tv_state: Dict[str, torch.Tensor],
