@@ -256,6 +256,21 @@ def voc_digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def own_outputs(cfg: Config, work_dir: Path, prefix: str) -> None:
+    """Point a full-size MMDetection / MMSegmentation run's outputs at ``work_dir``, its own.
+
+    Only the best checkpoint is written (weights only, as MMEngine writes it): periodic ResNet-50
+    checkpoints with their optimizer state are hundreds of MB a test. And the visualizer gets
+    the experiment's name: the MMDetection and MMSegmentation configs name theirs 'visualizer',
+    so a second Runner in this process would get the first one's instance, which writes into
+    the first test's (removed) work dir; the Runner names it by the experiment by default.
+    """
+    cfg.default_hooks.checkpoint.update(interval=-1, save_last=False)
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'{prefix}_{work_dir.parent.name}_{work_dir.name}'
+    cfg.visualizer.name = cfg.experiment_name
+
+
 def shrink_detection(cfg: Config, data_root: Path, work_dir: Path, size: int = 64,
                      iters: int = 2) -> Config:
     """A detection config on ``data_root/VOCdevkit``, ``size``-pixel inputs, batches of 2,
@@ -279,16 +294,8 @@ def shrink_detection(cfg: Config, data_root: Path, work_dir: Path, size: int = 6
         cfg[f'{split}_dataloader'].update(batch_size=2, num_workers=0, persistent_workers=False)
         visit(cfg[f'{split}_dataloader'])
     cfg.train_cfg.update(max_iters=iters, val_interval=iters)
-    # Only the best checkpoint (weights only, as MMEngine writes it): periodic ResNet-50
-    # checkpoints with their optimizer state are hundreds of MB a test.
-    cfg.default_hooks.checkpoint.update(interval=-1, save_last=False)
     cfg.default_hooks.logger.interval = 1
-    cfg.work_dir = str(work_dir)
-    cfg.experiment_name = f'test_detection_{work_dir.parent.name}_{work_dir.name}'
-    # MMDetection's and MMSegmentation's configs name their visualizer 'visualizer': a second
-    # Runner in this process would get the first one's instance, which writes into the first
-    # test's (removed) work dir. One instance per experiment, as the Runner names it by default.
-    cfg.visualizer.name = cfg.experiment_name
+    own_outputs(cfg, work_dir, 'test_detection')
     cfg.randomness = dict(seed=0, deterministic=False)
     for hook in cfg.get('custom_hooks', []):
         if hook.type == 'IMPHook':

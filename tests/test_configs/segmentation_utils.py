@@ -18,7 +18,7 @@ from mmengine.registry import DefaultScope
 
 from lth_mm.datasets import write_voc_segmentation
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, own_outputs
 from .test_config_build import walk
 
 SEG = CONFIGS / 'segmentation'
@@ -93,15 +93,7 @@ def shrink(cfg: Config, data_root: Path, work_dir: Path, size: int = 64, iters: 
     cfg.model.data_preprocessor.size = (size, size)
     cfg.train_cfg.update(max_iters=iters, val_interval=iters)
     cfg.default_hooks.logger.interval = 1
-    # Only the best checkpoint (weights only, as MMEngine writes it): a periodic ResNet-50
-    # DeepLabv3+ checkpoint with its optimizer state is 330 MB, half of a test's time.
-    cfg.default_hooks.checkpoint.update(interval=-1, save_last=False)
-    cfg.work_dir = str(work_dir)
-    cfg.experiment_name = f'test_segmentation_{work_dir.parent.name}_{work_dir.name}'
-    # MMDetection's and MMSegmentation's configs name their visualizer 'visualizer': a second
-    # Runner in this process would get the first one's instance, which writes into the first
-    # test's (removed) work dir. One instance per experiment, as the Runner names it by default.
-    cfg.visualizer.name = cfg.experiment_name
+    own_outputs(cfg, work_dir, 'test_segmentation')  # best checkpoint only (330 MB otherwise)
     if checkpoint is not None:
         for init in walk(cfg.model):
             if init.get('type') == 'MappedPretrained' and init['checkpoint'] in PAPER_FILES:

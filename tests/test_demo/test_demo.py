@@ -237,16 +237,6 @@ def test_transfer_demo_quick_end_to_end(tmp_path):
     assert len(found) == 3 + 1 + 3  # transfers, from scratch, the search's rounds
 
     # The fine-tuned checkpoints are sparse under their tickets; the random ticket is another.
-    imp = Ticket.load(work / 'imp' / 'imp' / 'tickets' / 'round_02.safetensors')
-    for name in ('imp_round_02', 'random_round_02'):
-        best = next((work / name).glob('best_accuracy_top1_epoch_*.pth'))
-        checkpoint = load_local_checkpoint(str(best), map_location='cpu')
-        ticket = Ticket.unpack(checkpoint['lth_mm_ticket'])
-        assert ticket.kept == imp.kept and (ticket == imp) == (name == 'imp_round_02')
-        for key, mask in ticket.items():
-            assert torch.count_nonzero(checkpoint['state_dict'][key][~mask]) == 0, (name, key)
-
-
     _assert_transferred(work, 2, 'best_accuracy_top1_epoch_*.pth')
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import platform
@@ -93,32 +94,30 @@ def live_bytes() -> int | None:
 
     if torch.cuda.is_available():
         return int(torch.cuda.memory_allocated())
-    info = _mallinfo2()
-    return None if info is None else int(info.uordblks + info.hblkhd)
+    mallinfo2 = _mallinfo2()
+    if mallinfo2 is None:
+        return None
+    info = mallinfo2()
+    return int(info.uordblks + info.hblkhd)
 
 
-_MALLINFO2: list[Any] = []
-
-
+@functools.lru_cache(maxsize=None)
 def _mallinfo2() -> Any:
-    if not _MALLINFO2:
-        import ctypes
-        import ctypes.util
+    """glibc's ``mallinfo2`` (>= 2.33) through ctypes, or None where the C library lacks it."""
+    import ctypes
+    import ctypes.util
 
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [(name, ctypes.c_size_t) for name in (
-                'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks',
-                'uordblks', 'fordblks', 'keepcost')]
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks',
+            'fordblks', 'keepcost')]
 
-        func = None
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-            func = libc.mallinfo2  # glibc >= 2.33
-            func.restype = MallInfo2
-        except (OSError, AttributeError):
-            func = None
-        _MALLINFO2.append(func)
-    return _MALLINFO2[0]() if _MALLINFO2[0] is not None else None
+    try:
+        func = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').mallinfo2
+    except (OSError, AttributeError):
+        return None
+    func.restype = MallInfo2
+    return func
 
 
 def live_memory(runner: Any) -> dict[str, float | None]:

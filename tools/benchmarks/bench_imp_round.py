@@ -183,10 +183,10 @@ def register_hooks() -> None:
 
         def before_train(self, runner) -> None:
             self.upkeep: list[float] = []
+            self.start = next(h for h in runner.hooks if type(h).__name__ == 'BenchUpkeepStart')
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-            start = next(h for h in runner.hooks if type(h).__name__ == 'BenchUpkeepStart')
-            self.upkeep.append(time.perf_counter() - start.start)
+            self.upkeep.append(time.perf_counter() - self.start.start)
 
     @HOOKS.register_module(force=True)
     class BenchHoldBytes(Hook):
