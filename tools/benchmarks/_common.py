@@ -188,13 +188,34 @@ def run_timed(cmd: Sequence[str], log: Path, env: dict[str, str], cwd: Path
     return proc.returncode, wall, usage.ru_utime + usage.ru_stime
 
 
+def balanced_order(variants: Sequence[str], rep: int) -> list[str]:
+    """The order of repeat ``rep``: row ``rep`` of a Williams design (a Latin square balanced
+    for the one before). Over a cycle of ``n`` repeats (``2n`` for an odd number ``n`` of
+    variants) each variant runs equally often in each position and right after each other
+    variant. A fixed order lets the bias of a position (the machine's speed drifting within a
+    repeat) or of a predecessor (the process after a large one) fall on one variant only."""
+    n = len(variants)
+    first, low, high = [0], 1, n - 1
+    while low <= high:  # 0, 1, n-1, 2, n-2, ...
+        first.append(low)
+        low += 1
+        if low <= high:
+            first.append(high)
+            high -= 1
+    row = [(i + rep) % n for i in first[:n]]
+    if n % 2 and (rep // n) % 2:
+        row.reverse()
+    return [variants[i] for i in row]
+
+
 def run_interleaved(variants: Sequence[str], repeats: int,
                     spawn: Callable[[str, int], dict]) -> dict[str, list[dict]]:
-    """``spawn(variant, rep)`` for every variant, ``repeats`` times, in the order a, b, a, b, ...
-    so that load changes hit every variant alike; prints each run's medians."""
+    """``spawn(variant, rep)`` for every variant, ``repeats`` times, interleaved and in the
+    :func:`balanced_order` of each repeat, so that load changes and the position in a repeat
+    hit every variant alike; prints each run's medians."""
     results: dict[str, list[dict]] = {v: [] for v in variants}
     for rep in range(repeats):
-        for variant in variants:
+        for variant in balanced_order(variants, rep):
             last = spawn(variant, rep)
             results[variant].append(last)
             print(f'  run {rep + 1}/{repeats} {variant}: median '
@@ -206,13 +227,15 @@ def run_interleaved(variants: Sequence[str], repeats: int,
 
 #: The headers of :func:`timing_columns`.
 TIMING_HEADERS = ('wall s/iter (min-max)', 'per-run medians', 'wall vs dense',
-                  'CPU s/iter (min-max)', 'CPU vs dense')
+                  'paired vs dense (min-max)', 'CPU s/iter (min-max)', 'CPU vs dense')
 
 
 def timing_columns(results: dict[str, list[dict]], variant: str,
                    baseline: str = 'dense') -> list[str]:
     """A variant's time per iteration (median and range of the iterations of all its runs, wall
-    and CPU), its per-run medians and its ratios to ``baseline``."""
+    and CPU), its per-run medians and its ratios to ``baseline``: of the pooled medians, and
+    paired (the median and range over repeats of the ratio of the two runs of one repeat,
+    which ran next to each other, so the machine's drift between repeats cancels)."""
     def pooled(name: str, key: str) -> list[float]:
         return [t for run in results[name] for t in run[key]]
 
@@ -222,7 +245,16 @@ def timing_columns(results: dict[str, list[dict]], variant: str,
         out += [f'{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})',
                 f'{statistics.median(values) / base:.3f}']
     per_run = ' / '.join(f'{statistics.median(r["iter_s"]):.3f}' for r in results[variant])
-    return [out[0], per_run, out[1], out[2], out[3]]
+    paired = paired_ratios(results, variant, baseline)
+    paired_cell = f'{statistics.median(paired):.3f} ({min(paired):.3f}-{max(paired):.3f})'
+    return [out[0], per_run, out[1], paired_cell, out[2], out[3]]
+
+
+def paired_ratios(results: dict[str, list[dict]], variant: str,
+                  baseline: str = 'dense', key: str = 'iter_s') -> list[float]:
+    """Per repeat, the median ``key`` of ``variant``'s run over that of ``baseline``'s run."""
+    return [statistics.median(run[key]) / statistics.median(base[key])
+            for run, base in zip(results[variant], results[baseline], strict=True)]
 
 
 def variant_arguments(parser: argparse.ArgumentParser, variants: Sequence[str], iters: int,
@@ -231,8 +263,10 @@ def variant_arguments(parser: argparse.ArgumentParser, variants: Sequence[str], 
     hidden ones the parent passes to each child."""
     parser.add_argument('--iters', type=int, default=iters, help='timed iterations per run')
     parser.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='subprocess runs per variant (interleaved)')
+    cycle = len(variants) * (1 if len(variants) % 2 == 0 else 2)
+    parser.add_argument('--repeats', type=int, default=cycle * -(-3 // cycle),
+                        help='subprocess runs per variant, interleaved in balanced order (a '
+                        f'multiple of {cycle} puts every variant in every position equally often)')
     parser.add_argument('--batch', type=int, default=batch)
     parser.add_argument('--sparsity', type=float, default=sparsity, help='ticket sparsity')
     parser.add_argument('--threads', type=int, default=1,

@@ -12,12 +12,14 @@ the real VOC data pipeline, batch 16, SGD with gradient clipping, ``IterBasedTra
      step, as in every transfer and IMP run.
 
 Every variant runs in its own subprocess (same seed, same data, same iterations), ``--repeats``
-times, in the order dense, ticket, dense, ... so load changes hit both alike. Reported: time per
-iteration (median of the iterations after warm-up, pooled over repeats; an iteration is the time
-between two consecutive ``after_train_iter`` calls of a lowest-priority hook, so data loading,
-forward, backward, the optimizer step and every hook are inside) as wall-clock time and as the
-subprocess's CPU time (``time.process_time``: with one torch thread, what the wall time would be
-on an idle machine), their ratio ticket / dense, and the peak resident memory of each subprocess.
+times, interleaved in the orders dense, ticket and ticket, dense by turns
+(``_common.balanced_order``), so load changes and the position in a repeat hit both alike.
+Reported: time per iteration (median of the iterations after warm-up, pooled over repeats, and
+the median of the per-repeat ratios; an iteration is the time between two consecutive
+``after_train_iter`` calls of a lowest-priority hook, so data loading, forward, backward, the
+optimizer step and every hook are inside) as wall-clock time and as the subprocess's CPU time
+(``time.process_time``: with one torch thread, what the wall time would be on an idle machine),
+their ratio ticket / dense, and the peak resident memory of each subprocess.
 Checkpoints, validation and logging are off during the timed part.
 
 (iii) The mask application alone (``MaskApplier``, what the hooks run after each step), timed in

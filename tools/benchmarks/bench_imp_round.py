@@ -18,14 +18,17 @@ iterations (after ``--warmup`` untimed ones) in four variants:
       reparametrization: ``weight_orig`` * ``weight_mask`` recomputed by a forward pre-hook).
 
 Every variant runs in its own subprocess (same seed, same data, same iterations), ``--repeats``
-times, in the order dense, dense_1byte, lth_mm, torch_prune, dense, ... so load changes hit all
-alike. Reported:
+times, interleaved, each repeat in the order of one row of a balanced Latin square
+(``_common.balanced_order``: over 4 repeats each variant runs once in each position and once right
+after each other variant), so load changes and the position in a repeat hit all alike. Reported:
 
-- time per iteration: the median of the iterations after warm-up, pooled over repeats. An
-  iteration is the time between two consecutive ``after_train_iter`` calls of a lowest-priority
-  hook, so data loading, forward, backward, the optimizer step and every hook are inside. As
-  wall-clock time and as the subprocess's CPU time (``time.process_time``; with one torch thread
-  it is what the wall time would be on an idle machine, the steadier figure on a shared one);
+- time per iteration: the median of the iterations after warm-up, pooled over repeats, and its ratio
+  to dense; paired, the median and range over repeats of the ratio of the two runs of one repeat
+  (``_common.paired_ratios``). An iteration is the time between two consecutive ``after_train_iter``
+  calls of a lowest-priority hook, so data loading, forward, backward, the optimizer step and every
+  hook are inside. As wall-clock time and as the subprocess's CPU time (``time.process_time``; with
+  one torch thread it is what the wall time would be on an idle machine, the steadier figure on a
+  shared one);
 - peak memory: on the CPU the peak resident set size of the subprocess
   (``getrusage(RUSAGE_SELF).ru_maxrss``, equal to ``VmHWM`` in ``/proc/self/status``; it
   includes the Python, PyTorch and OpenMMLab baseline of every process), the median and each
