@@ -18,8 +18,12 @@ from mmengine.runner import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop
 from torch import nn
 
 __all__ = ['unwrap_model', 'reset_optimizer', 'rebuild_param_schedulers', 'reset_best_checkpoint',
-           'has_pretrained_init', 'has_test', 'is_training', 'latest_checkpoint', 'metric_names',
-           'preserved_rng', 'resume_source', 'validation_due']
+           'gradient_norm_readers', 'has_pretrained_init', 'has_test', 'is_training',
+           'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_source', 'validation_due']
+
+#: Optimizers that scale each tensor's update by a norm of its whole gradient (MMPretrain's LARS
+#: and Lamb trust ratios), so the gradients of pruned weights would change the kept ones' steps.
+NORM_OPTIMIZERS = ('LARS', 'Lamb')
 
 
 def unwrap_model(runner: Any) -> nn.Module:
@@ -31,6 +35,27 @@ def _optimizers(runner: Any) -> list:
     wrapper = runner.optim_wrapper
     wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
     return [w.optimizer for w in wrappers]
+
+
+def gradient_norm_readers(runner: Any) -> list:
+    """What in the runner's optimizer wrappers reads a norm over whole gradients before the
+    step: clipping by norm (``clip_grad=dict(max_norm=...)``; clipping by value is elementwise
+    and not listed) and the :data:`NORM_OPTIMIZERS`. Empty when there is no built optimizer
+    wrapper (a test run)."""
+    from mmengine.optim import OptimWrapper
+
+    wrapper = getattr(runner, 'optim_wrapper', None)
+    wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
+    found = []
+    for item in wrappers:
+        if not isinstance(item, OptimWrapper):
+            continue
+        if item.clip_grad_kwargs and getattr(item, 'grad_name', None) == 'grad_norm':
+            found.append(f'clip_grad={dict(item.clip_grad_kwargs)}')
+        name = type(item.optimizer).__name__
+        if name in NORM_OPTIMIZERS:
+            found.append(f'the {name} optimizer')
+    return found
 
 
 def reset_optimizer(runner: Any) -> None:

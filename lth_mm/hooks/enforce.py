@@ -12,6 +12,7 @@ from mmengine.hooks import Hook
 from ..core import MaskApplier, Ticket
 from ..core.rewind import capture_state, restore_state
 from ..engine.runner_utils import (
+    gradient_norm_readers,
     has_test,
     is_training,
     metric_names,
@@ -77,9 +78,13 @@ class TicketEnforcingHook(Hook):
         checkpoint and logger hooks, so averaged and saved weights are masked.
 
     Args:
-        mask_grads: Also zero the gradients of pruned weights during backward. Only needed
-            when something reads whole-tensor gradient statistics before the step (gradient
-            clipping by norm, LARS); costs one extra pass per backward.
+        mask_grads: Also zero the gradients of pruned weights during backward, as
+            ``torch.nn.utils.prune`` (the original code) does. Needed when something reads
+            norms of whole gradients before the step: clipping by norm
+            (``optim_wrapper.clip_grad=dict(max_norm=...)``), LARS, Lamb; costs one extra pass
+            per backward. ``None`` (the default) turns it on exactly then, found in the
+            runner's optimizer wrappers (:func:`~lth_mm.engine.runner_utils.gradient_norm_readers`)
+            and said in the log; ``True`` / ``False`` force it.
         metric: Validation metric that picks the best weights, e.g. ``'accuracy/top1'``.
             Defaults to the first metric the evaluator returns. When given, it is checked
             before training on one validation batch.
@@ -91,7 +96,7 @@ class TicketEnforcingHook(Hook):
 
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, mask_grads: bool = False, metric: Optional[str] = None,
+    def __init__(self, mask_grads: Optional[bool] = None, metric: Optional[str] = None,
                  rule: Optional[str] = None, test_best: bool = True,
                  allow_other_ticket: bool = False) -> None:
         name = type(self).__name__
@@ -100,7 +105,8 @@ class TicketEnforcingHook(Hook):
         if metric is not None and (not isinstance(metric, str) or not metric):
             raise ValueError(f'{name}: metric must be a metric name such as '
                              f"'accuracy/top1', got {metric!r}")
-        self.mask_grads = bool(mask_grads)
+        self.mask_grads = None if mask_grads is None else bool(mask_grads)
+        self._grads_reported = False
         self.metric = metric
         self.rule = rule
         self.test_best = bool(test_best)
@@ -132,9 +138,23 @@ class TicketEnforcingHook(Hook):
         for handle in self._grad_handles:
             handle.remove()
         self._grad_handles = []
-        if self.mask_grads:
+        if self._masks_grads(runner):
             for param, mask in zip(self._applier.params, self._applier.masks):
                 self._grad_handles.append(param.register_hook(lambda g, m=mask: g * m))
+
+    def _masks_grads(self, runner: Any) -> bool:
+        """``mask_grads``, or when it is None whether the runner's optimizer wrappers read a
+        norm over whole gradients before the step (said once in the log)."""
+        if self.mask_grads is not None:
+            return self.mask_grads
+        readers = gradient_norm_readers(runner)
+        if readers and not self._grads_reported:
+            self._grads_reported = True
+            runner.logger.info(
+                f'{type(self).__name__}: the gradients of pruned weights are zeroed during '
+                f'backward, since {" and ".join(readers)} reads norms of whole gradients (as '
+                'with torch.nn.utils.prune, where they are zero); mask_grads=False turns it off')
+        return bool(readers)
 
     def apply_mask(self, copies: bool = False) -> None:
         """Zero the pruned weights (and, with ``copies``, those of momentum copies)."""

@@ -147,7 +147,7 @@ class IMPHook(TicketEnforcingHook):
                  overwrite: bool = False,
                  allow_other_ticket: bool = False,
                  early_bird: Optional[Dict[str, Any]] = None,
-                 mask_grads: bool = False) -> None:
+                 mask_grads: Optional[bool] = None) -> None:
         super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
                          allow_other_ticket=allow_other_ticket)
         if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:

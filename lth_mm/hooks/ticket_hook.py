@@ -69,7 +69,7 @@ class TicketHook(TicketEnforcingHook):
                  reinit_prefixes: Sequence[str] = (), seed: int = 0, strict: bool = False,
                  metric: Optional[str] = None, rule: Optional[str] = None,
                  test_best: bool = True, allow_other_ticket: bool = False,
-                 allow_pickle: bool = False, mask_grads: bool = False) -> None:
+                 allow_pickle: bool = False, mask_grads: Optional[bool] = None) -> None:
         super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
                          allow_other_ticket=allow_other_ticket)
         if not isinstance(ticket, str) or not ticket or ticket == '???':

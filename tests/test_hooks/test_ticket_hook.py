@@ -78,8 +78,7 @@ def test_pruned_weights_stay_exactly_zero(tmp_path, name):
     path = random_ticket(tmp_path)
     ZeroChecker.ticket, ZeroChecker.checked = Ticket.load(path), 0
     cfg = tiny_cfg(tmp_path / 'work', [
-        dict(type='TicketHook', ticket=str(path), key_map=None,
-             mask_grads=name == 'clip_grad_masked'),
+        dict(type='TicketHook', ticket=str(path), key_map=None),  # clipping: masked by itself
         dict(type='ZeroChecker')], epochs=3)
     cfg.optim_wrapper = OPTIMIZERS[name]
     runner = build_runner(cfg)
@@ -94,6 +93,48 @@ def test_pruned_weights_stay_exactly_zero(tmp_path, name):
         for key, mask in ZeroChecker.ticket.items():
             grad = params[key].grad
             assert grad is None or torch.count_nonzero(grad[~mask]) == 0
+
+
+def _clipped_run(tmp_path: Path, path: Path, mask_grads, clip_grad: dict):
+    hook = dict(type='TicketHook', ticket=str(path), key_map=None)
+    if mask_grads != 'default':
+        hook['mask_grads'] = mask_grads
+    cfg = tiny_cfg(tmp_path / f'clip_{mask_grads}_{clip_grad.get("type", "norm")}', [hook],
+                   epochs=1)
+    cfg.optim_wrapper = dict(type='OptimWrapper', clip_grad=dict(clip_grad),
+                             optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
+    runner = build_runner(cfg)
+    runner.train()
+    return runner
+
+
+def test_clipping_by_norm_sees_only_the_tickets_gradients_by_default(tmp_path, caplog):
+    """As with torch.nn.utils.prune (where the pruned weights' gradients are zero), the norm
+    that clipping divides by is that of the kept weights' gradients, without asking."""
+    path = random_ticket(tmp_path, sparsity=0.9)
+    clip = dict(max_norm=0.5)
+    runs = {m: _clipped_run(tmp_path, path, m, clip) for m in ('default', True, False)}
+    norms = {m: r.message_hub.get_scalar('train/grad_norm').data[0] for m, r in runs.items()}
+    assert len(norms['default']) == 4
+    assert norms['default'].tolist() == norms[True].tolist()
+    # unmasked, the pruned 90 % of the gradients add to the norm of the very first step
+    assert norms[False][0] > 1.05 * norms['default'][0]
+    weights = {m: dict(r.model.named_parameters()) for m, r in runs.items()}
+    for key in weights[True]:
+        assert torch.equal(weights['default'][key], weights[True][key]), key
+    assert not all(torch.equal(weights['default'][k], weights[False][k]) for k in weights[True])
+    for runner in runs.values():
+        assert_masked(runner.model, Ticket.load(path))
+
+
+def test_clipping_by_value_leaves_gradients_as_they_are(tmp_path):
+    """Clipping by value is elementwise: the default adds no gradient pass (bit-exact)."""
+    path = random_ticket(tmp_path)
+    clip = dict(type='value', clip_value=0.01)
+    default = _clipped_run(tmp_path, path, 'default', clip)
+    unmasked = _clipped_run(tmp_path, path, False, clip)
+    for (key, a), b in zip(default.model.named_parameters(), unmasked.model.parameters()):
+        assert torch.equal(a, b), key
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='mmengine AMP needs a GPU')

@@ -1,0 +1,33 @@
+"""lth_mm.engine.runner_utils: what in a runner's optimizer wrappers reads whole-gradient norms."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import torch
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmpretrain.engine.optimizers import LARS, Lamb
+
+from lth_mm.engine.runner_utils import gradient_norm_readers
+
+
+def _wrapper(optimizer=torch.optim.SGD, **kwargs) -> OptimWrapper:
+    return OptimWrapper(optimizer([torch.nn.Parameter(torch.ones(3))], lr=0.1), **kwargs)
+
+
+def test_clipping_by_norm_and_trust_ratio_optimizers_are_found():
+    assert gradient_norm_readers(SimpleNamespace(optim_wrapper=_wrapper(
+        clip_grad=dict(max_norm=35, norm_type=2)))) == [
+            "clip_grad={'max_norm': 35, 'norm_type': 2}"]
+    assert gradient_norm_readers(SimpleNamespace(optim_wrapper=_wrapper(LARS))) == [
+        'the LARS optimizer']
+    both = OptimWrapperDict(a=_wrapper(Lamb), b=_wrapper(clip_grad=dict(max_norm=1.0)))
+    assert gradient_norm_readers(SimpleNamespace(optim_wrapper=both)) == [
+        'the Lamb optimizer', "clip_grad={'max_norm': 1.0}"]
+
+
+def test_elementwise_steps_and_unbuilt_wrappers_read_no_norms():
+    for wrapper in (_wrapper(), _wrapper(torch.optim.AdamW),
+                    _wrapper(clip_grad=dict(type='value', clip_value=0.1)),
+                    dict(optimizer=dict(type='SGD', lr=0.1)), None):
+        assert gradient_norm_readers(SimpleNamespace(optim_wrapper=wrapper)) == []
+    assert gradient_norm_readers(SimpleNamespace()) == []
