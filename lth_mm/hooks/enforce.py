@@ -138,8 +138,11 @@ class TicketEnforcingHook(Hook):
         for handle in self._grad_handles:
             handle.remove()
         self._grad_handles = []
-        if self._masks_grads(runner):
-            for param, mask in zip(self._applier.params, self._applier.masks):
+        # Tensors with nothing pruned need no gradient pass (a dense round, a dense ticket).
+        pruned = [(param, mask) for param, mask in zip(self._applier.params, self._applier.masks)
+                  if not bool(mask.all())]
+        if pruned and self._masks_grads(runner):
+            for param, mask in pruned:
                 self._grad_handles.append(param.register_hook(lambda g, m=mask: g * m))
 
     def _masks_grads(self, runner: Any) -> bool:

@@ -127,6 +127,18 @@ def test_clipping_by_norm_sees_only_the_tickets_gradients_by_default(tmp_path, c
         assert_masked(runner.model, Ticket.load(path))
 
 
+def test_a_dense_ticket_adds_no_gradient_pass_under_clipping(tmp_path):
+    model = build_runner(tiny_cfg(tmp_path / 'probe', [])).model
+    path = tmp_path / 'dense.safetensors'
+    Ticket.dense(model).save(path)
+    runner = _clipped_run(tmp_path, path, 'default', dict(max_norm=0.5))
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
+    assert hook._grad_handles == []
+    sparse = _clipped_run(tmp_path, random_ticket(tmp_path), 'default', dict(max_norm=0.5))
+    hook = next(h for h in sparse.hooks if type(h).__name__ == 'TicketHook')
+    assert len(hook._grad_handles) == len(hook.ticket)
+
+
 def test_clipping_by_value_leaves_gradients_as_they_are(tmp_path):
     """Clipping by value is elementwise: the default adds no gradient pass (bit-exact)."""
     path = random_ticket(tmp_path)
