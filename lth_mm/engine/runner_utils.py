@@ -21,9 +21,11 @@ __all__ = ['unwrap_model', 'reset_optimizer', 'rebuild_param_schedulers', 'reset
            'gradient_norm_readers', 'has_pretrained_init', 'has_test', 'is_training',
            'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_source', 'validation_due']
 
-#: Optimizers that scale each tensor's update by a norm of its whole gradient (MMPretrain's LARS
-#: and Lamb trust ratios), so the gradients of pruned weights would change the kept ones' steps.
-NORM_OPTIMIZERS = ('LARS', 'Lamb')
+#: Optimizers whose step for one weight reads the gradients of others (lowercased class names,
+#: subclasses included): the trust ratios of LARS and Lamb (MMPretrain's ``LARS`` and ``Lamb``,
+#: timm's ``Lars``, apex's ``FusedLAMB``) and Adafactor's factored second moments (torch's, as
+#: MMEngine's ``TorchAdafactor``, and transformers'), so pruned gradients would move kept weights.
+NORM_OPTIMIZERS = ('lars', 'lamb', 'fusedlamb', 'adafactor')
 
 
 def unwrap_model(runner: Any) -> nn.Module:
@@ -40,7 +42,8 @@ def _optimizers(runner: Any) -> list:
 def gradient_norm_readers(runner: Any) -> list:
     """What in the runner's optimizer wrappers reads a norm over whole gradients before the
     step: clipping by norm (``clip_grad=dict(max_norm=...)``; clipping by value is elementwise
-    and not listed) and the :data:`NORM_OPTIMIZERS`. Empty when there is no built optimizer
+    and not listed) and the :data:`NORM_OPTIMIZERS` (DeepSpeed's wrapper, which clips inside
+    its engine, is not seen). Empty when there is no built optimizer
     wrapper (a test run)."""
     from mmengine.optim import OptimWrapper
 
@@ -52,9 +55,11 @@ def gradient_norm_readers(runner: Any) -> list:
             continue
         if item.clip_grad_kwargs and getattr(item, 'grad_name', None) == 'grad_norm':
             found.append(f'clip_grad={dict(item.clip_grad_kwargs)}')
-        name = type(item.optimizer).__name__
-        if name in NORM_OPTIMIZERS:
-            found.append(f'the {name} optimizer')
+        optimizer = item.optimizer
+        optimizer = getattr(optimizer, 'optim', optimizer)  # ZeroRedundancyOptimizer's inner one
+        names = [cls.__name__ for cls in type(optimizer).__mro__]
+        if any(name.lower() in NORM_OPTIMIZERS for name in names):
+            found.append(f'the {names[0]} optimizer')
     return found
 
 

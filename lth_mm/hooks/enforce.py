@@ -81,10 +81,12 @@ class TicketEnforcingHook(Hook):
         mask_grads: Also zero the gradients of pruned weights during backward, as
             ``torch.nn.utils.prune`` (the original code) does. Needed when something reads
             norms of whole gradients before the step: clipping by norm
-            (``optim_wrapper.clip_grad=dict(max_norm=...)``), LARS, Lamb; costs one extra pass
-            per backward. ``None`` (the default) turns it on exactly then, found in the
-            runner's optimizer wrappers (:func:`~lth_mm.engine.runner_utils.gradient_norm_readers`)
-            and said in the log; ``True`` / ``False`` force it.
+            (``optim_wrapper.clip_grad=dict(max_norm=...)``), LARS, Lamb, Adafactor; costs
+            one extra pass per backward. ``None`` (the default) turns it on exactly then,
+            found in the runner's optimizer wrappers
+            (:func:`~lth_mm.engine.runner_utils.gradient_norm_readers`) and said in the log;
+            ``True`` / ``False`` force it. Weights frozen when the ticket is bound get no
+            gradient hook.
         metric: Validation metric that picks the best weights, e.g. ``'accuracy/top1'``.
             Defaults to the first metric the evaluator returns. When given, it is checked
             before training on one validation batch.
@@ -138,9 +140,11 @@ class TicketEnforcingHook(Hook):
         for handle in self._grad_handles:
             handle.remove()
         self._grad_handles = []
-        # Tensors with nothing pruned need no gradient pass (a dense round, a dense ticket).
+        # Tensors with nothing pruned need no gradient pass (a dense round, a dense ticket), and
+        # frozen ones get no gradient (a weight unfrozen later gets no hook: set mask_grads and
+        # rebind, or keep it trainable from the start).
         pruned = [(param, mask) for param, mask in zip(self._applier.params, self._applier.masks)
-                  if not bool(mask.all())]
+                  if param.requires_grad and not bool(mask.all())]
         if pruned and self._masks_grads(runner):
             for param, mask in pruned:
                 self._grad_handles.append(param.register_hook(lambda g, m=mask: g * m))
@@ -153,11 +157,17 @@ class TicketEnforcingHook(Hook):
         readers = gradient_norm_readers(runner)
         if readers and not self._grads_reported:
             self._grads_reported = True
+            verb = 'reads' if len(readers) == 1 else 'read'
             runner.logger.info(
                 f'{type(self).__name__}: the gradients of pruned weights are zeroed during '
-                f'backward, since {" and ".join(readers)} reads norms of whole gradients (as '
+                f'backward, since {" and ".join(readers)} {verb} norms of whole gradients (as '
                 'with torch.nn.utils.prune, where they are zero); mask_grads=False turns it off')
         return bool(readers)
+
+    def after_run(self, runner: Any) -> None:
+        for handle in self._grad_handles:
+            handle.remove()
+        self._grad_handles = []
 
     def apply_mask(self, copies: bool = False) -> None:
         """Zero the pruned weights (and, with ``copies``, those of momentum copies)."""

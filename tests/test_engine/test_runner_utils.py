@@ -25,6 +25,16 @@ def test_clipping_by_norm_and_trust_ratio_optimizers_are_found():
         'the Lamb optimizer', "clip_grad={'max_norm': 1.0}"]
 
 
+def test_subclasses_and_adafactor_are_found_by_name():
+    class MyLARS(LARS):
+        pass
+
+    assert gradient_norm_readers(SimpleNamespace(optim_wrapper=_wrapper(MyLARS))) == [
+        'the MyLARS optimizer']
+    assert gradient_norm_readers(SimpleNamespace(optim_wrapper=_wrapper(
+        torch.optim.Adafactor))) == ['the Adafactor optimizer']
+
+
 def test_elementwise_steps_and_unbuilt_wrappers_read_no_norms():
     for wrapper in (_wrapper(), _wrapper(torch.optim.AdamW),
                     _wrapper(clip_grad=dict(type='value', clip_value=0.1)),

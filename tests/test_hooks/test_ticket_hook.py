@@ -27,6 +27,26 @@ class ZeroChecker(Hook):
         ZeroChecker.checked += 1
 
 
+@HOOKS.register_module(force=True)
+class TrainProbe(Hook):
+    """Test probe: the weights when training starts (after the ticket is bound) and the number of
+    gradient hooks the TicketHook holds during training."""
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        self.start = {k: v.detach().clone() for k, v in runner.model.named_parameters()}
+        self.handles = set()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
+        self.handles.add(len(hook._grad_handles))
+
+
+def probe(runner) -> TrainProbe:
+    return next(h for h in runner.hooks if isinstance(h, TrainProbe))
+
+
 @OPTIM_WRAPPERS.register_module(force=True)
 class CPUAmpOptimWrapper(AmpOptimWrapper):
     """mmengine's AmpOptimWrapper (loss scaling, skipped steps) with bf16 autocast on the CPU.
@@ -99,8 +119,8 @@ def _clipped_run(tmp_path: Path, path: Path, mask_grads, clip_grad: dict):
     hook = dict(type='TicketHook', ticket=str(path), key_map=None)
     if mask_grads != 'default':
         hook['mask_grads'] = mask_grads
-    cfg = tiny_cfg(tmp_path / f'clip_{mask_grads}_{clip_grad.get("type", "norm")}', [hook],
-                   epochs=1)
+    cfg = tiny_cfg(tmp_path / f'clip_{mask_grads}_{clip_grad.get("type", "norm")}_{path.stem}',
+                   [hook, dict(type='TrainProbe')], epochs=1)
     cfg.optim_wrapper = dict(type='OptimWrapper', clip_grad=dict(clip_grad),
                              optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
     runner = build_runner(cfg)
@@ -108,7 +128,7 @@ def _clipped_run(tmp_path: Path, path: Path, mask_grads, clip_grad: dict):
     return runner
 
 
-def test_clipping_by_norm_sees_only_the_tickets_gradients_by_default(tmp_path, caplog):
+def test_clipping_by_norm_sees_only_the_tickets_gradients_by_default(tmp_path):
     """As with torch.nn.utils.prune (where the pruned weights' gradients are zero), the norm
     that clipping divides by is that of the kept weights' gradients, without asking."""
     path = random_ticket(tmp_path, sparsity=0.9)
@@ -125,6 +145,10 @@ def test_clipping_by_norm_sees_only_the_tickets_gradients_by_default(tmp_path, c
     assert not all(torch.equal(weights['default'][k], weights[False][k]) for k in weights[True])
     for runner in runs.values():
         assert_masked(runner.model, Ticket.load(path))
+    said = {m: Path(r.log_dir, f'{r.timestamp}.log').read_text() for m, r in runs.items()}
+    assert ("TicketHook: the gradients of pruned weights are zeroed during backward, since "
+            "clip_grad={'max_norm': 0.5} reads norms" in said['default'])
+    assert 'are zeroed during backward' not in said[True] + said[False]  # asked, not found
 
 
 def test_a_dense_ticket_adds_no_gradient_pass_under_clipping(tmp_path):
@@ -132,11 +156,11 @@ def test_a_dense_ticket_adds_no_gradient_pass_under_clipping(tmp_path):
     path = tmp_path / 'dense.safetensors'
     Ticket.dense(model).save(path)
     runner = _clipped_run(tmp_path, path, 'default', dict(max_norm=0.5))
-    hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
-    assert hook._grad_handles == []
+    assert probe(runner).handles == {0}
     sparse = _clipped_run(tmp_path, random_ticket(tmp_path), 'default', dict(max_norm=0.5))
     hook = next(h for h in sparse.hooks if type(h).__name__ == 'TicketHook')
-    assert len(hook._grad_handles) == len(hook.ticket)
+    assert probe(sparse).handles == {len(hook.ticket)}
+    assert hook._grad_handles == []  # removed after the run
 
 
 def test_clipping_by_value_leaves_gradients_as_they_are(tmp_path):
@@ -147,6 +171,31 @@ def test_clipping_by_value_leaves_gradients_as_they_are(tmp_path):
     unmasked = _clipped_run(tmp_path, path, False, clip)
     for (key, a), b in zip(default.model.named_parameters(), unmasked.model.parameters()):
         assert torch.equal(a, b), key
+    assert probe(default).handles == {0}
+
+
+def test_frozen_ticketed_weights_train_under_clipping(tmp_path):
+    """A ticket over frozen convs (``frozen_stages``) with clipping by norm: the frozen ones get
+    no gradient hook (registering one would fail), the trainable ones do."""
+    path = random_ticket(tmp_path)
+    cfg = tiny_cfg(tmp_path / 'frozen', [dict(type='TicketHook', ticket=str(path), key_map=None),
+                                         dict(type='TrainProbe')], epochs=1)
+    cfg.model.backbone.frozen_stages = 1
+    cfg.optim_wrapper = dict(type='OptimWrapper', clip_grad=dict(max_norm=0.5),
+                             optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
+    runner = build_runner(cfg)
+    runner.train()
+    ticket, start = Ticket.load(path), probe(runner).start
+    assert_masked(runner.model, ticket)
+    params = dict(runner.model.named_parameters())
+    frozen = [k for k in ticket if not params[k].requires_grad]
+    assert frozen and all(k.startswith('backbone.layer1.') for k in frozen)
+    for key in frozen:  # masked when bound, then left alone
+        assert torch.count_nonzero(start[key][~ticket[key]]) == 0
+        assert torch.equal(params[key], start[key]), key
+    trained = [k for k in ticket if params[k].requires_grad]
+    assert all(not torch.equal(params[k], start[k]) for k in trained)
+    assert probe(runner).handles == {len(trained)}
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='mmengine AMP needs a GPU')

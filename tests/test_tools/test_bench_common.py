@@ -55,11 +55,20 @@ def test_timing_columns_pairs_the_runs_of_one_repeat():
     def run(*times):
         return dict(iter_s=list(times), iter_cpu_s=list(times))
 
-    # the machine is twice as slow in the second repeat; the variant costs 10 % in both
-    results = {'dense': [run(1.0, 1.0, 1.0), run(2.0, 2.0, 2.0)],
-               'lth_mm': [run(1.1, 1.1, 1.1), run(2.2, 2.2, 2.2)]}
-    assert _common.paired_ratios(results, 'lth_mm') == pytest.approx([1.1, 1.1])
+    # the machine is 3x as slow in the last of three repeats; the variant costs 10 % in each
+    results = {'dense': [run(1.0), run(1.0), run(3.0)],
+               'lth_mm': [run(1.1), run(1.1), run(3.3)]}
+    assert _common.paired_ratios(results, 'lth_mm') == pytest.approx([1.1, 1.1, 1.1])
     columns = dict(zip(_common.TIMING_HEADERS, _common.timing_columns(results, 'lth_mm')))
     assert columns['paired vs dense (min-max)'] == '1.100 (1.100-1.100)'
-    assert columns['per-run medians'] == '1.100 / 2.200'
+    assert columns['per-run medians'] == '1.100 / 1.100 / 3.300'
+    # pooled, the slow repeat lands on one side of the median only: a different figure
+    results['lth_mm'][2] = run(1.1)
+    columns = dict(zip(_common.TIMING_HEADERS, _common.timing_columns(results, 'lth_mm')))
     assert columns['wall vs dense'] == '1.100'
+    assert columns['paired vs dense (min-max)'] == '1.100 (0.367-1.100)'
+
+
+def test_no_variants_is_a_clear_error():
+    with pytest.raises(ValueError, match='no variants'):
+        _common.balanced_order([], 0)

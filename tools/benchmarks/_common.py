@@ -195,6 +195,8 @@ def balanced_order(variants: Sequence[str], rep: int) -> list[str]:
     variant. A fixed order lets the bias of a position (the machine's speed drifting within a
     repeat) or of a predecessor (the process after a large one) fall on one variant only."""
     n = len(variants)
+    if n == 0:
+        raise ValueError('balanced_order: no variants to order')
     first, low, high = [0], 1, n - 1
     while low <= high:  # 0, 1, n-1, 2, n-2, ...
         first.append(low)
@@ -235,7 +237,7 @@ def timing_columns(results: dict[str, list[dict]], variant: str,
     """A variant's time per iteration (median and range of the iterations of all its runs, wall
     and CPU), its per-run medians and its ratios to ``baseline``: of the pooled medians, and
     paired (the median and range over repeats of the ratio of the two runs of one repeat,
-    which ran next to each other, so the machine's drift between repeats cancels)."""
+    which ran within the same repeat, so the machine's drift between repeats cancels)."""
     def pooled(name: str, key: str) -> list[float]:
         return [t for run in results[name] for t in run[key]]
 
@@ -263,6 +265,8 @@ def variant_arguments(parser: argparse.ArgumentParser, variants: Sequence[str], 
     hidden ones the parent passes to each child."""
     parser.add_argument('--iters', type=int, default=iters, help='timed iterations per run')
     parser.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
+    if not variants:
+        raise ValueError('variant_arguments: a benchmark needs at least one variant')
     cycle = len(variants) * (1 if len(variants) % 2 == 0 else 2)
     parser.add_argument('--repeats', type=int, default=cycle * -(-3 // cycle),
                         help='subprocess runs per variant, interleaved in balanced order (a '
