@@ -22,6 +22,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
+from lth_mm.engine.runner_utils import end_distributed
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,4 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    finally:
+        end_distributed()

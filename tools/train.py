@@ -20,7 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
-from lth_mm.engine.runner_utils import latest_checkpoint
+from lth_mm.engine.runner_utils import end_distributed, latest_checkpoint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -104,4 +104,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    finally:
+        end_distributed()

@@ -18,8 +18,9 @@ from mmengine.runner import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop
 from torch import nn
 
 __all__ = ['unwrap_model', 'reset_optimizer', 'rebuild_param_schedulers', 'reset_best_checkpoint',
-           'gradient_norm_readers', 'has_pretrained_init', 'has_test', 'is_training',
-           'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_source', 'validation_due']
+           'end_distributed', 'gradient_norm_readers', 'has_pretrained_init', 'has_test',
+           'is_training', 'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_source',
+           'validation_due']
 
 #: Optimizers whose step for one weight reads the gradients of others (lowercased class names,
 #: subclasses included): the trust ratios of LARS and Lamb (MMPretrain's ``LARS`` and ``Lamb``,
@@ -37,6 +38,17 @@ def _optimizers(runner: Any) -> list:
     wrapper = runner.optim_wrapper
     wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
     return [w.optimizer for w in wrappers]
+
+
+def end_distributed() -> None:
+    """Destroy the default process group if one was started (``--launcher pytorch``/``slurm``).
+
+    This joins the backend's threads before the interpreter exits; left to the exit, gloo's can
+    abort a process that has finished all its work ("terminate called without an active
+    exception", exit code -6), and the launcher then fails the whole run.
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def gradient_norm_readers(runner: Any) -> list:

@@ -41,3 +41,17 @@ def test_elementwise_steps_and_unbuilt_wrappers_read_no_norms():
                     dict(optimizer=dict(type='SGD', lr=0.1)), None):
         assert gradient_norm_readers(SimpleNamespace(optim_wrapper=wrapper)) == []
     assert gradient_norm_readers(SimpleNamespace()) == []
+
+
+def test_end_distributed_destroys_the_group_once(tmp_path):
+    import torch.distributed as dist
+
+    from lth_mm.engine.runner_utils import end_distributed
+
+    end_distributed()  # no group: nothing to do
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+                            world_size=1)
+    assert dist.is_initialized()
+    end_distributed()
+    assert not dist.is_initialized()
+    end_distributed()
