@@ -19,11 +19,21 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ['UnsafeFileError', 'load_torch_file', 'safe_globals']
+__all__ = ['UnsafeFileError', 'load_torch_file', 'pickle_opt_in', 'safe_globals']
 
 
 class UnsafeFileError(ValueError):
     """Reading a file would need full unpickling (running code from it), and it was not allowed."""
+
+
+def pickle_opt_in(allow_pickle: Any, where: str = 'allow_pickle') -> bool:
+    """``allow_pickle`` checked to be a real ``bool``: the opt-in to full unpickling is only an
+    explicit ``True``. A string from a config (``'false'``, ``'no'``) would be truthy and opt in
+    by accident, so anything but a bool is an error."""
+    if not isinstance(allow_pickle, bool):
+        raise TypeError(f'{where} must be True or False (the explicit opt-in to full unpickling '
+                        f'of files you trust), got {allow_pickle!r}')
+    return allow_pickle
 
 
 def safe_globals() -> list:
@@ -52,6 +62,7 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
         UnsafeFileError: if the file needs full unpickling and ``allow_pickle`` is False.
         ValueError: if the file is not a readable PyTorch file (truncated, another format).
     """
+    allow_pickle = pickle_opt_in(allow_pickle)
     if not os.path.isfile(path):
         what = 'is a directory, not a file' if os.path.isdir(path) else 'does not exist'
         raise FileNotFoundError(f'{path} {what}')
@@ -66,7 +77,7 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
         raise ValueError(f'{path} is not a readable PyTorch file: truncated or of another '
                          f'format ({type(err).__name__}: {err})') from err
-    if allow_pickle:  # the caller's explicit opt-in for a file they trust
+    if allow_pickle is True:  # the caller's explicit opt-in for a file they trust
         return torch.load(path, map_location=map_location, weights_only=False)
     raise UnsafeFileError(
         f'{path} refers to {what}: reading it would unpickle it in full, which runs code '

@@ -11,7 +11,7 @@ from mmengine.registry import WEIGHT_INITIALIZERS
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
-from ..core import keymap, load_torch_file
+from ..core import keymap, load_torch_file, pickle_opt_in
 
 
 @WEIGHT_INITIALIZERS.register_module(name='MappedPretrained')
@@ -55,7 +55,7 @@ class MappedPretrainedInit:
         self.src = src
         self.dst = dst
         self.skip = tuple(skip)
-        self.allow_pickle = bool(allow_pickle)
+        self.allow_pickle = pickle_opt_in(allow_pickle, 'MappedPretrained: allow_pickle')
         self.wholemodule = False
 
     def __call__(self, module: nn.Module) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
-from ..core import Ticket, keymap
+from ..core import Ticket, keymap, pickle_opt_in
 from ..core.rewind import reinitialize
 from ..engine.round_report import write_summary
 from ..engine.runner_utils import seeded_generator, unwrap_model
@@ -84,7 +84,7 @@ class TicketHook(TicketEnforcingHook):
         self.reinit_prefixes = tuple(reinit_prefixes)
         self.seed = int(seed)
         self.strict = bool(strict)
-        self.allow_pickle = bool(allow_pickle)
+        self.allow_pickle = pickle_opt_in(allow_pickle, 'TicketHook: allow_pickle')
         self._started = time.time()
 
     def load_ticket(self, model: Any) -> Ticket:

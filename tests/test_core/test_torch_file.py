@@ -51,6 +51,28 @@ def test_a_pickle_that_runs_code_is_refused_and_runs_nothing(tmp_path):
     assert marker.exists()
 
 
+@pytest.mark.parametrize('value', ['false', 'no', 1, 0, None])
+def test_only_a_real_bool_opts_in(tmp_path, value):
+    """A config string such as 'false' is truthy: it must not opt in to running the file's code."""
+    marker = tmp_path / 'marker'
+    path = mask_file(tmp_path / 'hostile.pth.tar', extra=Marker(marker))
+    for read in (lambda: load_torch_file(path, allow_pickle=value),
+                 lambda: Ticket.read(path, allow_pickle=value)):
+        with pytest.raises(TypeError, match='must be True or False'):
+            read()
+    assert not marker.exists()
+
+
+def test_hooks_and_initializers_refuse_a_non_bool_opt_in(tmp_path):
+    from lth_mm.engine.mapped_pretrained import MappedPretrainedInit
+    from lth_mm.hooks import TicketHook
+
+    with pytest.raises(TypeError, match="TicketHook: allow_pickle must be True or False.*'yes'"):
+        TicketHook(ticket=str(tmp_path / 't.safetensors'), allow_pickle='yes')
+    with pytest.raises(TypeError, match='MappedPretrained: allow_pickle'):
+        MappedPretrainedInit(checkpoint=str(tmp_path / 'w.pth'), allow_pickle='false')
+
+
 def test_missing_truncated_and_foreign_files(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.pth does not exist'):
         load_torch_file(tmp_path / 'missing.pth')
