@@ -102,12 +102,15 @@ class MaskApplier:
         for param, mask in zip(self.params, self.masks):
             _mul_(param, mask)
 
-    @torch.no_grad()
-    def mask_grads(self) -> None:
-        """Zero the gradients of the pruned weights (for norm-based clipping or LARS)."""
-        for param, mask in zip(self.params, self.masks):
-            if param.grad is not None:
-                _mul_(param.grad, mask)
+    def hook_grads(self) -> list:
+        """Zero the pruned weights' gradients during backward, before they are accumulated
+        (as ``torch.nn.utils.prune``'s ``weight_orig * mask`` does), so whatever reads gradient
+        norms before the step (clipping by norm, LARS) sees the ticket's own. Only trainable
+        tensors with something pruned get a hook (a frozen one cannot take one). Returns the
+        hooks' handles; ``handle.remove()`` undoes each."""
+        return [param.register_hook(lambda grad, m=mask: grad * m)
+                for param, mask in zip(self.params, self.masks)
+                if param.requires_grad and not bool(mask.all())]
 
 
 #: Elements per in-place multiplication on the CPU. There ``tensor.mul_(uint8 mask)`` first

@@ -137,17 +137,10 @@ class TicketEnforcingHook(Hook):
         self._copies = MaskApplier([params[c] for n in copies for c in copies[n]],
                                    [own[n] for n in copies for _ in copies[n]])
         self._copies()
-        for handle in self._grad_handles:
-            handle.remove()
-        self._grad_handles = []
-        # Tensors with nothing pruned need no gradient pass (a dense round, a dense ticket), and
-        # frozen ones get no gradient (a weight unfrozen later gets no hook: set mask_grads and
-        # rebind, or keep it trainable from the start).
-        pruned = [(param, mask) for param, mask in zip(self._applier.params, self._applier.masks)
-                  if param.requires_grad and not bool(mask.all())]
-        if pruned and self._masks_grads(runner):
-            for param, mask in pruned:
-                self._grad_handles.append(param.register_hook(lambda g, m=mask: g * m))
+        self._unhook_grads()
+        # A dense ticket (a dense round) needs no gradient pass and says nothing about it.
+        if ticket.sparsity > 0 and self._masks_grads(runner):
+            self._grad_handles = self._applier.hook_grads()
 
     def _masks_grads(self, runner: Any) -> bool:
         """``mask_grads``, or when it is None whether the runner's optimizer wrappers read a
@@ -164,10 +157,13 @@ class TicketEnforcingHook(Hook):
                 'with torch.nn.utils.prune, where they are zero); mask_grads=False turns it off')
         return bool(readers)
 
-    def after_run(self, runner: Any) -> None:
+    def _unhook_grads(self) -> None:
         for handle in self._grad_handles:
             handle.remove()
         self._grad_handles = []
+
+    def after_run(self, runner: Any) -> None:
+        self._unhook_grads()
 
     def apply_mask(self, copies: bool = False) -> None:
         """Zero the pruned weights (and, with ``copies``, those of momentum copies)."""

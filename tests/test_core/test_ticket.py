@@ -193,12 +193,23 @@ def test_mask_applier_is_reusable_and_masks_grads(make_tiny) -> None:
         for name, mask in ticket.items():
             assert bool((params[name][~mask] == 0).all())
             assert bool((params[name][mask] != 0).all())
+    frozen = model.layer1[0].conv1.weight
+    frozen.requires_grad_(False)  # a frozen tensor gets no hook (it could not take one)
+    handles = applier.hook_grads()
+    assert len(handles) == len(ticket) - 1
     model(torch.randn(2, 3, 8, 8)).sum().backward()
-    applier.mask_grads()
     for name, mask in ticket.items():
-        assert bool((params[name].grad[~mask] == 0).all())
-    model.layer1[0].conv1.weight.grad = None
-    applier.mask_grads()  # parameters without a gradient are skipped
+        if params[name] is not frozen:
+            assert bool((params[name].grad[~mask] == 0).all())
+            assert bool((params[name].grad[mask] != 0).any())
+    assert frozen.grad is None
+    for handle in handles:
+        handle.remove()
+    model.zero_grad()
+    model(torch.randn(2, 3, 8, 8)).sum().backward()  # removed: the full gradients again
+    assert any(bool((params[n].grad[~m] != 0).any()) for n, m in ticket.items()
+               if params[n] is not frozen)
+    assert Ticket.dense(model).bind(model).hook_grads() == []  # nothing pruned: no pass
     MaskApplier([], [])()  # an empty applier is a no-op
 
 

@@ -197,14 +197,8 @@ def balanced_order(variants: Sequence[str], rep: int) -> list[str]:
     n = len(variants)
     if n == 0:
         raise ValueError('balanced_order: no variants to order')
-    first, low, high = [0], 1, n - 1
-    while low <= high:  # 0, 1, n-1, 2, n-2, ...
-        first.append(low)
-        low += 1
-        if low <= high:
-            first.append(high)
-            high -= 1
-    row = [(i + rep) % n for i in first[:n]]
+    first = [0] + [(k + 1) // 2 if k % 2 else n - k // 2 for k in range(1, n)]  # 0, 1, n-1, 2, ...
+    row = [(i + rep) % n for i in first]
     if n % 2 and (rep // n) % 2:
         row.reverse()
     return [variants[i] for i in row]
