@@ -4,8 +4,8 @@ ResNet-50 inside the paper's DeepLabv3+, tensor by tensor.
 The segmentor's keys are torchvision's under ``backbone.`` (``backbone.conv1``, ``backbone.bn1``,
 ``backbone.layer1.0.conv1`` ...) beside ``decode_head.*``; ``keymap.detect_scheme`` calls that
 layout ``'mmseg'``, the scheme written for MMSegmentation's default ResNetV1c (deep stem
-``stem.*``). Tickets leave the stem out, so the paper's tickets map all the same; a ticket that
-includes the stem does not (a limitation of ``lth_mm/core/keymap.py``, marked below).
+``stem.*``). The paper's tickets leave the stem out; a ticket that includes it maps onto the
+segmenter's torchvision stem (``backbone.conv1``) as well.
 """
 from __future__ import annotations
 
