@@ -47,8 +47,10 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
+# Two checkpoints: mmengine deletes the oldest before it writes the next, so with one a kill
+# during that write would leave nothing to resume from.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
 randomness = dict(seed=0, deterministic=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

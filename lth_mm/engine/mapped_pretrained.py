@@ -12,6 +12,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from ..core import keymap, load_torch_file, pickle_opt_in
+from .options import prefixes
 
 
 @WEIGHT_INITIALIZERS.register_module(name='MappedPretrained')
@@ -54,7 +55,7 @@ class MappedPretrainedInit:
         self.checkpoint = checkpoint
         self.src = src
         self.dst = dst
-        self.skip = tuple(skip)
+        self.skip = prefixes(skip, 'MappedPretrained: skip')
         self.allow_pickle = pickle_opt_in(allow_pickle, 'MappedPretrained: allow_pickle')
         self.wholemodule = False
 
@@ -71,6 +72,12 @@ class MappedPretrainedInit:
         else:
             state = load_torch_file(self.checkpoint, allow_pickle=self.allow_pickle)
         report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)
+        if not report.matched:
+            raise keymap.KeyMapError(
+                f'MappedPretrained: no tensor of {self.checkpoint} matched '
+                f'{type(module).__name__}, so nothing was loaded ({report.summary()}). Check '
+                f"src= (the checkpoint's naming scheme, 'auto' detects it; one of "
+                f'{", ".join(keymap.SCHEMES)}) and dst=, or that the file holds these weights')
         print_log(f'MappedPretrained: {self.checkpoint} -> {type(module).__name__}: '
                   f'{report.summary()}', logger='current')
         if hasattr(module, '_params_init_info'):

@@ -5,14 +5,16 @@ import glob
 import os
 import os.path as osp
 import shutil
-from typing import List
+from typing import Dict, List, Tuple
 
 from mmengine.dist import barrier, is_main_process
 from torch import nn
 
 from ..core import PruneScope, Ticket
+from ..core.pruning import count_to_prune
 
-__all__ = ['check_replay', 'claim_work_dir', 'earlier_search_files', 'expected_sparsity']
+__all__ = ['check_outside', 'check_replay', 'check_schedule', 'check_work_dir', 'clear_work_dir',
+           'earlier_search_files', 'expected_sparsity']
 
 #: mmengine's checkpoints in a work dir, removed with an overwritten search.
 CHECKPOINT_PATTERNS = ('epoch_*.pth', 'iter_*.pth', 'best_*.pth', 'last_checkpoint')
@@ -31,17 +33,40 @@ def earlier_search_files(out_dir: str) -> List[str]:
                   for p in glob.glob(osp.join(out_dir, pattern)))
 
 
-def claim_work_dir(work_dir: str, out_dir: str, overwrite: bool) -> None:
-    """Refuse a work dir that holds an earlier search, or delete that search's files.
+#: What a search writes before its first round ends: a run killed then, before any checkpoint,
+#: leaves only these, and ``--resume`` starts it again over them.
+BEFORE_ROUND_1 = frozenset({'tickets/round_00.safetensors', 'rewind.safetensors'})
+
+
+def check_work_dir(work_dir: str, out_dir: str, overwrite: bool, restart: bool = False
+                   ) -> List[str]:
+    """Refuse a work dir that holds an earlier search, unless ``overwrite``; writes nothing.
+
+    Args:
+        restart: ``--resume`` was asked but the work dir has no checkpoint: a search killed
+            before its first checkpoint. Its files are replaced when they are only those of
+            round 0 (:data:`BEFORE_ROUND_1`); later ones are refused, saying so.
+
+    Returns:
+        The earlier search's files (relative to ``out_dir``) that :func:`clear_work_dir` will
+        delete; empty when there are none.
 
     Raises:
         FileExistsError: naming what was found and the three ways on (resume, another work dir,
             ``overwrite=True``), when ``out_dir`` holds search files and ``overwrite`` is False.
     """
     found = earlier_search_files(out_dir)
-    if not found:
-        return
-    if not overwrite:
+    if found and not overwrite and restart:
+        if set(found) <= BEFORE_ROUND_1:
+            return found
+        raise FileExistsError(
+            f'IMPHook: --resume found no checkpoint in {work_dir}, but {out_dir} holds the files '
+            f'of a search that got past round 0 ({", ".join(found[:4])}): it was killed before '
+            'its first checkpoint, or its checkpoints were deleted, so it cannot be continued. '
+            'Start it again with IMPHook(overwrite=True) (--cfg-options '
+            'custom_hooks.<i>.overwrite=True), which deletes those files, or choose another '
+            '--work-dir.')
+    if found and not overwrite:
         tickets = sum(name.startswith('tickets/') for name in found)
         others = [name for name in found if not name.startswith('tickets/')]
         raise FileExistsError(
@@ -50,12 +75,68 @@ def claim_work_dir(work_dir: str, out_dir: str, overwrite: bool) -> None:
             f'`tools/train.py CONFIG --work-dir {work_dir} --resume`, choose another --work-dir, '
             'or set IMPHook(overwrite=True) (--cfg-options custom_hooks.<i>.overwrite=True) to '
             'delete its files and checkpoints first.')
+    return found
+
+
+def clear_work_dir(work_dir: str, out_dir: str) -> None:
+    """Delete an earlier search's ``out_dir`` and mmengine's checkpoints in ``work_dir``: called
+    once every check of the new run has passed and its weights are loaded, just before it
+    writes its first file."""
     if is_main_process():
-        shutil.rmtree(out_dir)
+        shutil.rmtree(out_dir, ignore_errors=True)
         for pattern in CHECKPOINT_PATTERNS:
             for path in glob.glob(osp.join(work_dir, pattern)):
                 os.remove(path)
     barrier()
+
+
+def check_outside(folder: str, out_dir: str) -> None:
+    """Refuse a ``masks_from`` folder inside the search's own ``out_dir``, which the search
+    writes its tickets into (and ``overwrite`` deletes)."""
+    inner, outer = osp.realpath(folder), osp.realpath(out_dir)
+    if osp.commonpath([inner, outer]) == outer:
+        raise ValueError(f'IMPHook: masks_from={folder} lies inside this search\'s own folder '
+                         f'{out_dir}, where it writes (and with overwrite=True deletes) its '
+                         'tickets. Replay from the earlier search\'s work dir and give this one '
+                         'another --work-dir.')
+
+
+def check_schedule(rate: float, rounds: int, sizes: Dict[str, int], mode: str,
+                   oneshot: bool = False) -> None:
+    """Refuse a ``rate`` and ``rounds`` that prune every weight (or, layerwise, every weight of
+    a tensor) or prune nothing in a round, counted as pruning will count
+    (:func:`~lth_mm.core.pruning.count_to_prune`), before any training.
+
+    Args:
+        sizes: Weights per prunable tensor (name -> numel).
+    """
+    hint = 'lower rate or rounds (or widen the scope)'
+    if oneshot or mode == 'global':
+        total = sum(sizes.values())
+        alive = total
+        for rnd in range(1, rounds + 1):
+            pruned = (round(expected_sparsity(rate, rnd) * total) - (total - alive) if oneshot
+                      else count_to_prune(rate, alive))
+            if pruned <= 0:
+                raise ValueError(f'IMPHook: round {rnd} of rate {rate} prunes no weight (of '
+                                 f'{alive} alive in the scope); raise rate or lower rounds')
+            alive -= pruned
+            if alive <= 0:
+                raise ValueError(f'IMPHook: rate {rate} over {rounds} rounds prunes all {total} '
+                                 f'weights of the scope by round {rnd}; {hint}')
+        return
+    alive = dict(sizes)
+    for rnd in range(1, rounds + 1):
+        pruned = {name: count_to_prune(rate, n) for name, n in alive.items()}
+        if not any(pruned.values()):
+            raise ValueError(f'IMPHook: round {rnd} of rate {rate} prunes no weight in any '
+                             'tensor of the scope (layerwise); raise rate or lower rounds')
+        for name, n in pruned.items():
+            alive[name] -= n
+            if alive[name] <= 0:
+                raise ValueError(f'IMPHook: rate {rate} over {rounds} rounds prunes every '
+                                 f'weight of {name} ({sizes[name]}) by round {rnd} '
+                                 f'(layerwise); {hint}')
 
 
 def _fit_problem(ticket: Ticket, wanted: dict) -> str:
@@ -72,12 +153,15 @@ def _fit_problem(ticket: Ticket, wanted: dict) -> str:
 
 
 def check_replay(folder: str, rounds: int, rate: float, model: nn.Module,
-                 scope: PruneScope) -> List[float]:
-    """Check the tickets ``masks_from`` replays against the search; return their sparsities.
+                 scope: PruneScope) -> List[Tuple[float, str]]:
+    """Check the tickets ``masks_from`` replays against the search; return each one's sparsity
+    and digest (:meth:`Ticket.digest`), round 1 first.
 
     Every ``round_XX.safetensors`` for rounds 1..``rounds`` must exist, say it is of that round,
-    have the sparsity ``rate`` gives after that many rounds (within 0.1 %), and cover exactly the
-    weights ``scope`` selects in ``model``, with their shapes.
+    have the sparsity ``rate`` gives after that many rounds (within 0.1 %), cover exactly the
+    weights ``scope`` selects in ``model``, with their shapes, and keep only weights the round
+    before kept (the tickets of one search nest; those of two searches mixed in one folder do
+    not).
 
     Raises:
         FileNotFoundError: if ``folder`` is not a folder.
@@ -87,7 +171,8 @@ def check_replay(folder: str, rounds: int, rate: float, model: nn.Module,
         raise FileNotFoundError(f'IMPHook: masks_from={folder} is not a folder; give the tickets '
                                 'folder of an earlier search (<work_dir>/imp/tickets)')
     wanted = {name: tuple(p.shape) for name, p in scope.select(model).items()}
-    problems, sparsities = [], []
+    problems, found = [], []
+    before = None  # the previous round's ticket, when it fits
     for rnd in range(1, rounds + 1):
         name = f'round_{rnd:02d}.safetensors'
         path = osp.join(folder, name)
@@ -104,7 +189,13 @@ def check_replay(folder: str, rounds: int, rate: float, model: nn.Module,
         misfit = _fit_problem(ticket, wanted)
         if misfit:
             problems.append(f'{name} does not fit the model: {misfit}')
-        sparsities.append(ticket.sparsity)
+        elif before is not None:
+            revived = sum(int((ticket[k] & ~before[k]).sum()) for k in wanted)
+            if revived:
+                problems.append(f'{name} keeps {revived} weights round_{rnd - 1:02d} pruned: the '
+                                'two are not of one search')
+        before = None if misfit else ticket
+        found.append((ticket.sparsity, ticket.digest()))
     if problems:
         raise ValueError(
             f'IMPHook: masks_from={folder} does not hold the tickets of this search (rounds '
@@ -112,4 +203,4 @@ def check_replay(folder: str, rounds: int, rate: float, model: nn.Module,
             + (f' ... ({len(problems)} problems)' if len(problems) > 6 else '')
             + '. Replay the tickets of a search with the same model, rounds and rate, or set '
             'rounds and rate to match them.')
-    return sparsities
+    return found

@@ -11,6 +11,7 @@ from mmengine.hooks import Hook
 
 from ..core import MaskApplier, Ticket
 from ..core.rewind import capture_state, restore_state
+from ..engine.options import flag
 from ..engine.runner_utils import (
     gradient_norm_readers,
     has_test,
@@ -107,12 +108,12 @@ class TicketEnforcingHook(Hook):
         if metric is not None and (not isinstance(metric, str) or not metric):
             raise ValueError(f'{name}: metric must be a metric name such as '
                              f"'accuracy/top1', got {metric!r}")
-        self.mask_grads = None if mask_grads is None else bool(mask_grads)
+        self.mask_grads = flag(mask_grads, f'{name}: mask_grads', allow_none=True)
         self._grads_reported = False
         self.metric = metric
         self.rule = rule
-        self.test_best = bool(test_best)
-        self.allow_other_ticket = bool(allow_other_ticket)
+        self.test_best = flag(test_best, f'{name}: test_best')
+        self.allow_other_ticket = flag(allow_other_ticket, f'{name}: allow_other_ticket')
         self.ticket: Optional[Ticket] = None
         self._applier: Optional[MaskApplier] = None
         self._copies: Optional[MaskApplier] = None

@@ -5,7 +5,7 @@ import io
 import os.path as osp
 import time
 from collections import deque
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import barrier, broadcast_object_list, is_main_process
@@ -16,6 +16,7 @@ from ..core import CRITERIA, MODES, PruneScope, Ticket
 from ..core.atomic import atomic_write_bytes
 from ..core.early_bird import EarlyBird
 from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
+from ..engine.options import check_prefixes, flag, integer, prefixes
 from ..engine.round_report import format_table, plot_runs, write_summary
 from ..engine.runner_utils import (
     has_pretrained_init,
@@ -27,7 +28,14 @@ from ..engine.runner_utils import (
     seeded_generator,
     unwrap_model,
 )
-from ..engine.search_files import check_replay, claim_work_dir, expected_sparsity
+from ..engine.search_files import (
+    check_outside,
+    check_replay,
+    check_schedule,
+    check_work_dir,
+    clear_work_dir,
+    expected_sparsity,
+)
 from .enforce import TicketEnforcingHook, format_seconds, masks_equal_across_ranks, progress_line
 
 REWINDS = ('lt', 'rewind_lt', 'pt_trans', 'pt', 'lr', 'reinit')
@@ -160,10 +168,12 @@ class IMPHook(TicketEnforcingHook):
             raise ValueError(f'IMPHook: mode must be one of {MODES}, got {mode!r}')
         if rewind not in REWINDS:
             raise ValueError(f'IMPHook: rewind must be one of {REWINDS}, got {rewind!r}')
-        if not isinstance(rewind_at, int) or rewind_at < 0:
+        if integer(rewind_at, 'IMPHook: rewind_at') < 0:
             raise ValueError(f'IMPHook: rewind_at must be an integer >= 0, got {rewind_at!r}')
-        if round_length is not None and (not isinstance(round_length, int) or round_length < 1):
+        if integer(round_length, 'IMPHook: round_length', allow_none=True) is not None \
+                and round_length < 1:
             raise ValueError(f'IMPHook: round_length must be an integer >= 1, got {round_length!r}')
+        integer(seed, 'IMPHook: seed', allow_none=True)
         if oneshot and masks_from:
             raise ValueError('IMPHook: oneshot and masks_from exclude each other')
         if not train_dense_round and rewind in ('pt', 'rewind_lt'):
@@ -193,13 +203,14 @@ class IMPHook(TicketEnforcingHook):
         self.rewind = rewind
         self.rewind_at = rewind_at
         self.round_length = round_length
-        self.oneshot = bool(oneshot)
+        self.oneshot = flag(oneshot, 'IMPHook: oneshot')
         self.masks_from = masks_from
-        self.keep_prefixes = tuple(keep_prefixes)
-        self.reinit_prefixes = tuple(reinit_prefixes)
-        self.offset = 0 if train_dense_round else 1
+        self.keep_prefixes = prefixes(keep_prefixes, 'IMPHook: keep_prefixes')
+        self.reinit_prefixes = prefixes(reinit_prefixes, 'IMPHook: reinit_prefixes')
+        self.offset = 0 if flag(train_dense_round, 'IMPHook: train_dense_round') else 1
         self.seed = seed
-        self.overwrite = bool(overwrite)
+        self._seed_given = seed  # as configured: None takes the runner's (or a resumed) seed
+        self.overwrite = flag(overwrite, 'IMPHook: overwrite')
         self.early_bird = early_bird
         self._bird = (EarlyBird(early_bird['threshold'], early_bird['window'])
                       if early_bird else None)
@@ -209,11 +220,12 @@ class IMPHook(TicketEnforcingHook):
         self.round_started = time.time()
         self._rewind_state: Optional[Dict[str, torch.Tensor]] = None
         self._resume_ticket: Optional[Ticket] = None
-        self._replayed: List[float] = []
+        self._replayed: List[Tuple[float, str]] = []  # masks_from: (sparsity, digest) a round
         self._losses: deque = deque()  # training losses of the round's last epoch
         self._round_start = 0  # the epoch (iteration) the current round started at
         self._cut = 0  # epochs (iterations) early-bird rounds did not train
         self._stopped_early = False
+        self._clear_first: List[str] = []  # an earlier search's files overwrite deletes
 
     # Set-up ------------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
@@ -222,20 +234,31 @@ class IMPHook(TicketEnforcingHook):
         self.out_dir = osp.join(runner.work_dir, 'imp')
         self.ticket_dir = osp.join(self.out_dir, 'tickets')
         model = unwrap_model(runner)
-        self.scope.select(model)  # raises now if the scope selects nothing
+        selected = self.scope.select(model)  # raises now if the scope selects nothing
+        self._clear_first = []
         if is_training(runner):
             resuming = resume_source(runner) is not None
             if not resuming:
                 self._check_pretrained(runner)
+            check_prefixes(self.keep_prefixes, list(model.state_dict()), 'IMPHook: keep_prefixes',
+                           f'state-dict key of {type(model).__name__}')
+            check_prefixes(self.reinit_prefixes, [f'{n}.' for n, _ in model.named_modules() if n],
+                           'IMPHook: reinit_prefixes', f'module of {type(model).__name__}')
             if self.masks_from:
+                check_outside(self.masks_from, self.out_dir)
                 self._replayed = check_replay(self.masks_from, self.rounds, self.rate, model,
                                               self.scope)
+            else:
+                check_schedule(self.rate, self.rounds,
+                               {name: p.numel() for name, p in selected.items()}, self.mode,
+                               self.oneshot)
             if self.seed is None:
                 self.seed = int(runner.seed) if runner.seed is not None else 0
             self._stretch_loop(runner)
             self._losses = deque(maxlen=len(runner.train_loop.dataloader))
-            if not resuming:
-                claim_work_dir(runner.work_dir, self.out_dir, self.overwrite)
+            if not resuming:  # deleted in before_train, once every check has passed
+                self._clear_first = check_work_dir(runner.work_dir, self.out_dir,
+                                                   self.overwrite, restart=bool(runner._resume))
         super().before_run(runner)
 
     def _check_pretrained(self, runner: Any) -> None:
@@ -266,7 +289,7 @@ class IMPHook(TicketEnforcingHook):
             raise ValueError(f'IMPHook: rewind_at={self.rewind_at} is not inside round 0 '
                              f'({self.length} {self.unit})')
         pruning = (f'replaying the tickets of {self.masks_from} (sparsities '
-                   + ', '.join(f'{100 * s:.2f}' for s in self._replayed) + ' %)'
+                   + ', '.join(f'{100 * s:.2f}' for s, _ in self._replayed) + ' %)'
                    if self.masks_from else
                    f'rate {self.rate}, {self.criterion} {self.mode} pruning'
                    + (' in one shot' if self.oneshot else '')
@@ -297,6 +320,13 @@ class IMPHook(TicketEnforcingHook):
             self.set_ticket(runner, self._resume_ticket)
             super().before_train(runner)  # the validation the checkpoint was written before
             return
+        if self._clear_first:  # overwrite=True: the weights are loaded, nothing failed
+            why = ('overwrite=True' if self.overwrite else
+                   '--resume found no checkpoint, the search starts again')
+            runner.logger.info(f'IMPHook: {why}: deleting the earlier search in {self.out_dir} '
+                               f'({len(self._clear_first)} files) and its checkpoints')
+            clear_work_dir(runner.work_dir, self.out_dir)
+            self._clear_first = []
         model = unwrap_model(runner)
         self.round, self.records = 0, []
         self.reset_best()
@@ -344,6 +374,8 @@ class IMPHook(TicketEnforcingHook):
         """An early-bird check, when one is due: has the mask pruning would produce settled?"""
         if self._bird is None or trained % self.early_bird['interval']:
             return False
+        if self.rewind == 'rewind_lt' and self._rewind_state is None:
+            return False  # round 0 runs at least to its rewind point (rewind_at)
         candidate = self.ticket.prune(unwrap_model(runner), self.rate, self.criterion, self.mode)
         distance = self._bird.observe(candidate)
         decision = [self._bird.settled]
@@ -490,6 +522,7 @@ class IMPHook(TicketEnforcingHook):
             round_elapsed=time.time() - self.round_started, losses=list(self._losses),
             round_start=self._round_start, cut=self._cut, stopped_early=self._stopped_early,
             early_bird=self._bird.state_dict() if self._bird else None,
+            replayed=[digest for _, digest in self._replayed],
             rewind_file=(osp.relpath(self._rewind_path(), runner.work_dir)
                          if self._rewind_state is not None else None))
 
@@ -509,6 +542,20 @@ class IMPHook(TicketEnforcingHook):
                 f'IMPHook: the search in {self._source} was started with other arguments: '
                 + '; '.join(diffs) + '. Resume it with the arguments it was started with (repeat '
                 'the --cfg-options of the first run), or start a new search in another work dir.')
+        replayed = [digest for _, digest in self._replayed]
+        if state.get('replayed') is not None and state['replayed'] != replayed:
+            changed = [f'round_{rnd:02d}' for rnd, (was, now) in
+                       enumerate(zip(state['replayed'], replayed), start=1) if was != now]
+            raise ValueError(
+                f'IMPHook: the tickets in masks_from={self.masks_from} changed since the search '
+                f'in {self._source} started ({", ".join(changed)} differ): resuming would replay '
+                'the masks of two searches. Put the tickets it started with back, or start the '
+                'replay again in a new work dir.')
+        if self._seed_given is not None and self._seed_given != state['seed']:
+            raise ValueError(
+                f'IMPHook: the search in {self._source} was started with seed={state["seed"]} '
+                f'(now {self._seed_given}). Resume it with its seed, or start a new search in '
+                'another work dir.')
         self.round, self.records, self.seed = state['round'], state['records'], state['seed']
         self.round_started = time.time() - state['round_elapsed']
         self._losses.extend(state['losses'])

@@ -8,8 +8,9 @@ from typing import Any, Optional, Sequence
 from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
-from ..core import Ticket, keymap, pickle_opt_in
+from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_in
 from ..core.rewind import reinitialize
+from ..engine.options import check_prefixes, flag, integer, prefixes
 from ..engine.round_report import write_summary
 from ..engine.runner_utils import seeded_generator, unwrap_model
 from .enforce import TicketEnforcingHook, format_seconds, progress_line
@@ -78,18 +79,28 @@ class TicketHook(TicketEnforcingHook):
         self.ticket_path = ticket
         self.key_map = key_map
         self.prefix = prefix
-        self.reverse = bool(reverse)
-        self.randomize = bool(randomize)
-        self.reinit = bool(reinit)
-        self.reinit_prefixes = tuple(reinit_prefixes)
-        self.seed = int(seed)
-        self.strict = bool(strict)
+        if key_map is not None and not isinstance(key_map, str):
+            raise TypeError(f"TicketHook: key_map must be 'auto', a scheme name or None, got "
+                            f'{key_map!r}')
+        if not isinstance(prefix, str):
+            raise TypeError(f"TicketHook: prefix must be a string such as 'backbone.', got "
+                            f'{prefix!r}')
+        self.reverse = flag(reverse, 'TicketHook: reverse')
+        self.randomize = flag(randomize, 'TicketHook: randomize')
+        self.reinit = flag(reinit, 'TicketHook: reinit')
+        self.reinit_prefixes = prefixes(reinit_prefixes, 'TicketHook: reinit_prefixes')
+        self.seed = integer(seed, 'TicketHook: seed')
+        self.strict = flag(strict, 'TicketHook: strict')
         self.allow_pickle = pickle_opt_in(allow_pickle, 'TicketHook: allow_pickle')
         self._started = time.time()
 
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
         ticket = Ticket.read(self.ticket_path, self.allow_pickle)
+        if not len(ticket):
+            raise TicketMismatchError(f'TicketHook: {self.ticket_path} holds no masks: training '
+                                      'under it would be a dense run. Give the ticket of a '
+                                      'search (<work_dir>/imp/tickets/round_XX.safetensors).')
         self.source_digest = ticket.digest()  # as the file holds it, before any mapping
         if self.key_map is not None and not set(ticket) <= set(dict(model.named_parameters())):
             dst = keymap.detect_scheme(model.state_dict())
@@ -97,13 +108,36 @@ class TicketHook(TicketEnforcingHook):
         if self.prefix:
             ticket = ticket.add_prefix(self.prefix)
         ticket.check(model, strict=self.strict)
+        if self.strict and ticket.scope is None:
+            self._check_covers(ticket, model)
         if self.randomize:
             ticket = ticket.random_like(seeded_generator(self.seed))
         return ticket.reverse() if self.reverse else ticket
 
+    def _check_covers(self, ticket: Ticket, model: Any) -> None:
+        """``strict`` for a ticket that does not know its scope (a key-mapped one, an original
+        mask file): the default scope (conv weights, no stem) under the first name part all its
+        keys share (``backbone.``) must be covered."""
+        heads = {name.split('.', 1)[0] for name in ticket}
+        shared = f'{heads.pop()}.' if len(heads) == 1 and all('.' in k for k in ticket) else ''
+        try:
+            selected = PruneScope(prefix=shared).select(model)
+        except ValueError:
+            return
+        missing = [name for name in selected if name not in ticket]
+        if missing:
+            raise TicketMismatchError(
+                f'TicketHook: {self.ticket_path} leaves {len(missing)} of the {len(selected)} '
+                f'conv weights under {shared or "the model"!r} without a mask (strict=True): '
+                f'{", ".join(missing[:3])}. Use a ticket of the whole backbone, or strict=False '
+                'to keep those weights dense.')
+
     def before_run(self, runner: Any) -> None:
         """Fail early on a ticket that does not fit the model."""
-        self._loaded = self.load_ticket(unwrap_model(runner))
+        model = unwrap_model(runner)
+        check_prefixes(self.reinit_prefixes, [f'{n}.' for n, _ in model.named_modules() if n],
+                       'TicketHook: reinit_prefixes', f'module of {type(model).__name__}')
+        self._loaded = self.load_ticket(model)
         runner.logger.info(f'TicketHook: {self.ticket_path}: {self._loaded!r}'
                            + (' (randomized)' if self.randomize else '')
                            + (' (reversed)' if self.reverse else ''))

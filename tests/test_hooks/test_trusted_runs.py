@@ -229,7 +229,7 @@ def test_a_new_search_refuses_the_work_dir_of_an_earlier_one(tmp_path):
     assert {p: p.read_bytes() for p in (work / 'imp').rglob('*') if p.is_file()} == before
     build_runner(tiny_cfg(work, [dict(IMP, rounds=1, overwrite=True)])).train()
     assert len(digests(work)) == 2  # round_02 of the old search is gone with it
-    assert sorted(p.name for p in work.glob('epoch_*.pth')) == ['epoch_4.pth']
+    assert sorted(p.name for p in work.glob('epoch_*.pth')) == ['epoch_3.pth', 'epoch_4.pth']
 
 
 def test_resume_with_other_arguments_is_refused(tmp_path):

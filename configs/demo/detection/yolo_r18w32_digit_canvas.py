@@ -137,7 +137,7 @@ default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(
         interval=val_interval,
-        max_keep_ckpts=1,
+        max_keep_ckpts=2,  # with 1, a kill while the next is written leaves none to resume
         save_best='pascal_voc/mAP',
         rule='greater'),
     visualization=dict(draw=False))

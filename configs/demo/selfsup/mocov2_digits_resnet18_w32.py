@@ -44,8 +44,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
+# Two checkpoints: with one, a kill while mmengine writes the next leaves none to resume.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
 randomness = dict(seed=0, deterministic=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -1,0 +1,188 @@
+"""Re-runs and options users get wrong: nothing is deleted or trained before every check has
+passed, options given as strings on the command line are refused, resumes that would mix two
+searches are refused, and early-bird rounds respect the rewind point."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict
+
+import pytest
+import torch
+
+from lth_mm.core import Ticket, TicketMismatchError
+
+from .conftest import build_runner, imp_hook, tiny_cfg
+
+IMP = dict(type='IMPHook', rounds=1, rate=0.5, metric='accuracy/top1')
+RESUMABLE = {'default_hooks.checkpoint.max_keep_ckpts': -1}
+
+
+def snapshot(work: Path) -> Dict[str, bytes]:
+    return {str(p.relative_to(work)): p.read_bytes() for p in work.rglob('*')
+            if p.is_file() and p.suffix in ('.pth', '.safetensors', '.json', '.csv')}
+
+
+def digests(work: Path):
+    return [Ticket.load(p).digest()
+            for p in sorted((work / 'imp' / 'tickets').glob('round_*.safetensors'))]
+
+
+# overwrite=True deletes last ----------------------------------------------------------------------
+def test_overwrite_deletes_nothing_when_the_new_run_fails_a_check(tmp_path):
+    work = tmp_path / 'work'
+    build_runner(tiny_cfg(work, [dict(IMP)])).train()
+    before = snapshot(work)
+    assert 'imp/summary.json' in before and 'epoch_4.pth' in before
+    # A metric the evaluator does not return (checked in before_run) ...
+    with pytest.raises(KeyError, match="metric 'accuracy/top5x'"):
+        build_runner(tiny_cfg(work, [dict(IMP, overwrite=True, metric='accuracy/top5x')])).train()
+    # ... and a load_from that does not exist (mmengine loads it after before_run).
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        build_runner(tiny_cfg(work, [dict(IMP, overwrite=True, rewind='pt_trans')],
+                              load_from=str(tmp_path / 'nope.pth'))).train()
+    assert snapshot(work) == before
+
+
+def test_overwrite_may_start_from_the_earlier_searchs_own_weights(tmp_path):
+    """load_from inside the work dir is read before the earlier search is deleted."""
+    work = tmp_path / 'work'
+    build_runner(tiny_cfg(work, [dict(IMP)])).train()
+    best = work / 'imp' / 'round_00_best.pth'
+    build_runner(tiny_cfg(work, [dict(IMP, overwrite=True, rewind='pt_trans')],
+                          load_from=str(best))).train()
+    assert len(digests(work)) == 2
+    rows = json.loads((work / 'imp' / 'summary.json').read_text())
+    assert [row['round'] for row in rows] == [0, 1]  # the new search, whole
+
+
+def test_replaying_the_work_dirs_own_tickets_is_refused(tmp_path):
+    work = tmp_path / 'work'
+    build_runner(tiny_cfg(work, [dict(IMP)])).train()
+    before = snapshot(work)
+    replay = dict(IMP, rewind='reinit', overwrite=True, masks_from=str(work / 'imp' / 'tickets'))
+    with pytest.raises(ValueError, match="lies inside this search's own folder"):
+        build_runner(tiny_cfg(work, [replay])).train()
+    assert snapshot(work) == before
+
+
+# Options as the command line gives them -----------------------------------------------------------
+@pytest.mark.parametrize('hook, message', [
+    (dict(IMP, overwrite='no'), 'IMPHook: overwrite must be True or False'),
+    (dict(IMP, oneshot='false'), 'IMPHook: oneshot must be True or False'),
+    (dict(IMP, mask_grads='false'), 'IMPHook: mask_grads must be True or False, or None'),
+    (dict(IMP, seed='7'), 'IMPHook: seed must be an integer'),
+    (dict(IMP, rewind='rewind_lt', rewind_at=True), 'IMPHook: rewind_at must be an integer'),
+    (dict(type='TicketHook', ticket='T', reverse='false'), 'TicketHook: reverse must be True'),
+    (dict(type='TicketHook', ticket='T', prefix=5), 'TicketHook: prefix must be a string'),
+])
+def test_string_and_number_options_are_refused_when_the_runner_is_built(tmp_path, hook,
+                                                                        message):
+    with pytest.raises(TypeError, match=message):
+        build_runner(tiny_cfg(tmp_path / 'work', [hook]))
+
+
+def test_one_prefix_stays_one_prefix_and_a_prefix_matching_nothing_fails(tmp_path):
+    runner = build_runner(tiny_cfg(tmp_path / 'a', [dict(IMP, keep_prefixes='head.')]))
+    assert imp_hook(runner).keep_prefixes == ('head.',)
+    runner = build_runner(tiny_cfg(tmp_path / 'b', [dict(IMP, keep_prefixes=['heads.fc'])]))
+    with pytest.raises(ValueError, match=r"keep_prefixes: \['heads.fc'\] start no state-dict key"):
+        runner.train()
+    runner = build_runner(tiny_cfg(tmp_path / 'c', [dict(IMP, reinit_prefixes=['necks.'])]))
+    with pytest.raises(ValueError, match=r"reinit_prefixes: \['necks.'\] start no module"):
+        runner.train()
+    assert not list(tmp_path.rglob('*.safetensors'))
+
+
+def test_a_schedule_that_prunes_everything_fails_before_training(tmp_path):
+    runner = build_runner(tiny_cfg(tmp_path / 'work', [dict(IMP, rounds=3, rate=0.99)]))
+    with pytest.raises(ValueError, match=r'rate 0.99 over 3 rounds prunes all \d+ weights'):
+        runner.train()
+    assert not list((tmp_path / 'work').rglob('*.safetensors'))
+
+
+# TicketHook ---------------------------------------------------------------------------------------
+def _model(tmp_path: Path):
+    return build_runner(tiny_cfg(tmp_path / 'probe', [])).model
+
+
+def test_an_empty_ticket_is_refused(tmp_path):
+    Ticket({}).save(tmp_path / 'empty.safetensors')
+    hook = dict(type='TicketHook', ticket=str(tmp_path / 'empty.safetensors'))
+    with pytest.raises(TicketMismatchError, match='holds no masks: training under it would be '
+                                                  'a dense run'):
+        build_runner(tiny_cfg(tmp_path / 'work', [hook])).train()
+
+
+def test_strict_covers_tickets_that_do_not_know_their_scope(tmp_path):
+    """A key-mapped ticket (torchvision names) or an original mask file has no scope: strict
+    falls back to the conv weights under the keys' shared first part."""
+    model = _model(tmp_path)
+    full = Ticket.dense(model).prune(model, 0.5)
+    part = Ticket({k: m for k, m in list(full.items())[:5]})  # no scope
+    original = tmp_path / 'mask.pth.tar'
+    torch.save({'state_dict': part.to_torch_prune(prefix='module.')}, original)
+    part.strip_prefix('backbone.').save(tmp_path / 'tv.safetensors')
+    for path in (original, tmp_path / 'tv.safetensors'):
+        hook = dict(type='TicketHook', ticket=str(path), strict=True)
+        with pytest.raises(TicketMismatchError, match=r"leaves \d+ of the \d+ conv weights under "
+                                                      r"'backbone.' without a mask"):
+            build_runner(tiny_cfg(tmp_path / path.stem, [hook])).train()
+    whole = Ticket(dict(full.items()))  # the whole backbone, no scope: fits
+    whole.strip_prefix('backbone.').save(tmp_path / 'whole.safetensors')
+    hook = dict(type='TicketHook', ticket=str(tmp_path / 'whole.safetensors'), strict=True)
+    runner = build_runner(tiny_cfg(tmp_path / 'ok', [hook], epochs=1))
+    runner.test()
+
+
+# Resumes that would mix two searches --------------------------------------------------------------
+def test_resume_refuses_replay_tickets_that_changed_and_another_seed(tmp_path):
+    model = _model(tmp_path)
+    source = tmp_path / 'source'
+    source.mkdir()
+    ticket = Ticket.dense(model)
+    for rnd in range(2):
+        ticket.save(source / f'round_{rnd:02d}.safetensors')
+        ticket = ticket.prune(model, 0.5)
+    replay = dict(IMP, rewind='reinit', masks_from=str(source), seed=1)
+    work = tmp_path / 'work'
+    with pytest.raises(RuntimeError, match='simulated'):
+        build_runner(tiny_cfg(work, [replay, dict(type='CrashAtEpoch', epoch=3)],
+                              **RESUMABLE)).train()
+    # Another seed: refused, naming it.
+    with pytest.raises(ValueError, match=r'started with seed=1 \(now 2\)'):
+        build_runner(tiny_cfg(work, [dict(replay, seed=2)], resume=True)).train()
+    # The source search was re-run: its round_01 is another mask of the same sparsity.
+    other = Ticket.dense(model).prune(model, 0.5, criterion='random',
+                                      generator=torch.Generator().manual_seed(5))
+    other.save(source / 'round_01.safetensors')
+    with pytest.raises(ValueError, match=r'tickets in masks_from=.* changed since the search .* '
+                                         r'\(round_01 differ\)'):
+        build_runner(tiny_cfg(work, [replay], resume=True)).train()
+
+
+def test_resume_of_a_search_killed_before_its_first_checkpoint_starts_it_again(tmp_path):
+    reference = tmp_path / 'reference'
+    build_runner(tiny_cfg(reference, [dict(IMP)])).train()
+    work = tmp_path / 'work'
+    with pytest.raises(RuntimeError, match='simulated'):
+        build_runner(tiny_cfg(work, [dict(IMP), dict(type='CrashAtEpoch', epoch=0)])).train()
+    assert (work / 'imp' / 'tickets' / 'round_00.safetensors').exists()
+    assert not list(work.glob('epoch_*.pth'))
+    build_runner(tiny_cfg(work, [dict(IMP)], resume=True)).train()  # train.py --resume
+    assert digests(work) == digests(reference)
+
+
+# Early-bird and the rewind point ------------------------------------------------------------------
+def test_early_bird_round_0_runs_at_least_to_its_rewind_point(tmp_path):
+    """A mask that settles at once would have ended round 0 before epoch ``rewind_at``, with no
+    rewind point to rewind to."""
+    hook = dict(IMP, rewind='rewind_lt', rewind_at=3,
+                early_bird=dict(interval=1, threshold=0.99, window=1))
+    build_runner(tiny_cfg(tmp_path / 'work', [hook], epochs=5)).train()
+    assert (tmp_path / 'work' / 'imp' / 'rewind.safetensors').exists()
+    assert len(digests(tmp_path / 'work')) == 2
+    rows = json.loads((tmp_path / 'work' / 'imp' / 'summary.json').read_text())
+    # Checks from the rewind point on: the first has nothing to compare with, the second
+    # settles; before the fix round 0 stopped after epoch 2, with no rewind point captured.
+    assert rows[0]['trained'] == 4
