@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import os.path as osp
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -162,14 +163,23 @@ def _or(value: Optional[float], default: float) -> float:
 def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: PathLike,
               title: str = '') -> None:
     """Plot the metric against remaining weights (log-scale x axis, decreasing), one line a run;
-    rows merged over seeds get their range as error bars."""
-    atomic_write_bytes(path, runs_png({title: runs}))
+    rows merged over seeds get their range as error bars. The format follows the file name:
+    ``.png``, ``.pdf`` or ``.svg``."""
+    fmt = osp.splitext(str(path))[1].lower().lstrip('.')
+    if fmt not in PLOT_FORMATS:
+        raise ValueError(f'cannot plot to {path}: name the file .png, .pdf or .svg')
+    atomic_write_bytes(path, runs_png({title: runs}, fmt=fmt))
+
+
+#: File formats of :func:`plot_runs`.
+PLOT_FORMATS = ('png', 'pdf', 'svg')
 
 
 def runs_png(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
-             title: str = '') -> bytes:
-    """The PNG of :func:`plot_runs` with one panel per entry of ``panels`` (its key is the
-    panel's title), side by side, up to three a row; ``title`` goes above them all."""
+             title: str = '', fmt: str = 'png') -> bytes:
+    """The image (PNG, or ``fmt``) of :func:`plot_runs` with one panel per entry of ``panels``
+    (its key is the panel's title), side by side, up to three a row; ``title`` goes above them
+    all."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -185,7 +195,7 @@ def runs_png(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
     if title and len(panels) > 1:
         fig.suptitle(title, y=1.0 + 0.06 / rows, fontsize='large')
     buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=120, bbox_inches='tight')
+    fig.savefig(buffer, format=fmt, dpi=120, bbox_inches='tight')
     plt.close(fig)
     return buffer.getvalue()
 

@@ -1,0 +1,22 @@
+"""The sparsity plot is written in the format its file name says."""
+from __future__ import annotations
+
+import pytest
+
+from lth_mm.engine.round_report import plot_runs
+
+ROWS = [dict(round=r, sparsity=1 - 0.8 ** r, best_val_metric=90 - r, test_metric=89 - r)
+        for r in range(4)]
+
+
+@pytest.mark.parametrize('name, start', [('curve.png', b'\x89PNG'), ('curve.pdf', b'%PDF'),
+                                         ('curve.SVG', b'<?xml')])
+def test_the_file_name_picks_the_format(tmp_path, name, start):
+    plot_runs({'IMP': ROWS}, tmp_path / name)
+    assert (tmp_path / name).read_bytes().startswith(start)
+
+
+def test_another_extension_is_refused_before_writing(tmp_path):
+    with pytest.raises(ValueError, match=r'curve.jpg: name the file .png, .pdf or .svg'):
+        plot_runs({'IMP': ROWS}, tmp_path / 'curve.jpg')
+    assert not (tmp_path / 'curve.jpg').exists()
