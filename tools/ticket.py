@@ -158,7 +158,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (OSError, ValueError, TypeError, KeyError) as err:  # bad input: a message, no traceback
+    # Bad input: a message, no traceback. lth_mm's own input errors (TicketFileError,
+    # UnsafeFileError, KeyMapError, a PyTorch file that is not readable) are ValueErrors; a
+    # damaged file never reaches here as torch's own error (load_torch_file wraps them all).
+    except (OSError, ValueError, TypeError, KeyError) as err:
         raise SystemExit(f'ticket.py {args.command}: {err}') from None
 
 

@@ -20,7 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
-from lth_mm.engine.runner_utils import end_distributed, latest_checkpoint
+from lth_mm.engine.runner_utils import RESUME_FOUND_NOTHING, end_distributed, latest_checkpoint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,7 +75,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.auto_scale_lr:
-        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
             raise ValueError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
 
@@ -86,6 +86,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             # weights), where mmengine would start it from a random initialisation.
             print(f'train.py: --resume: no checkpoint in {cfg.work_dir}; starting a new run',
                   flush=True)
+            cfg[RESUME_FOUND_NOTHING] = True  # a search killed before its first checkpoint
         else:  # named explicitly: an emptied last_checkpoint (a kill mid-write) cannot mislead
             cfg.resume = True
             cfg.load_from = latest

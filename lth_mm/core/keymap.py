@@ -35,6 +35,7 @@ from torch import nn
 
 from .ticket import Ticket
 from .torch_file import load_torch_file
+from .torch_prune import mask_problem
 
 __all__ = ['KeyMapError', 'KeyMapReport', 'Scheme', 'SCHEMES', 'TRANSFER_SKIP',
            'convert_state_dict', 'convert_ticket', 'detect_scheme', 'load_pretrained',
@@ -162,6 +163,12 @@ def unwrap_state_dict(obj: Any) -> dict[str, Any]:
         raise KeyMapError(f'expected a non-empty state dict (or a dict holding one under '
                           f'"state_dict" or "model"), got {type(obj).__name__}')
     state = dict(obj)
+    odd = [k for k in state if not isinstance(k, str)]
+    if odd:
+        raise KeyMapError(f'state dict keys must be parameter names (strings); got '
+                          f'{_first([repr(k) for k in odd], 3)} (of type '
+                          f'{type(odd[0]).__name__}) among keys like '
+                          f'{_first([k for k in state if isinstance(k, str)], 3)}')
     if all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
     return state
@@ -169,7 +176,11 @@ def unwrap_state_dict(obj: Any) -> dict[str, Any]:
 
 def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict[str, Any]:
     """Load a checkpoint file (see :func:`~.torch_file.load_torch_file`) and unwrap it."""
-    return unwrap_state_dict(load_torch_file(path, allow_pickle=allow_pickle))
+    state = load_torch_file(path, allow_pickle=allow_pickle)
+    try:
+        return unwrap_state_dict(state)
+    except KeyMapError as err:
+        raise KeyMapError(f'{path}: {err}') from err
 
 
 def detect_scheme(keys: Mapping[str, Any] | Iterable[str]) -> str:
@@ -280,9 +291,18 @@ def _prepare(state_dict: Any) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     state = {k: v for k, v in state.items() if k not in ignored}
     for key in [k for k in state if k.endswith('.weight_orig')]:
         mask_key = key[:-len('_orig')] + '_mask'
+        if mask_key in ignored:
+            raise KeyMapError(f'{mask_key!r}, the mask of {key!r}, is not a tensor')
         if mask_key not in state:
             raise KeyMapError(f'{key!r} has no matching {mask_key!r}')
         orig, mask = state.pop(key), state.pop(mask_key)
+        problem = mask_problem(mask)
+        if problem is not None:
+            raise KeyMapError(f'{mask_key!r}, the mask of {key!r}, {problem}')
+        if mask.shape != orig.shape:  # a smaller mask would broadcast silently
+            raise KeyMapError(f'{mask_key!r} has shape {list(mask.shape)} but {key!r} has '
+                              f'{list(orig.shape)}: a torch.nn.utils.prune mask covers its '
+                              'weight element by element; the file is damaged or its keys mixed')
         state[key[:-len('_orig')]] = orig * mask.to(orig.dtype)
         ignored[mask_key] = _MASK
     return state, ignored
@@ -329,11 +349,23 @@ def match_to_model(state_dict: Any, target: nn.Module | Mapping[str, Any],
     Raises:
         KeyMapError: if mapped tensors differ in shape from the target's (all are listed).
     """
+    return _match(state_dict, target, src, dst, skip)
+
+
+def _match(state_dict: Any, target: nn.Module | Mapping[str, Any], src: str, dst: str,
+           skip: Sequence[str], where: str | None = None
+           ) -> tuple[dict[str, torch.Tensor], KeyMapReport]:
+    """:func:`match_to_model`; ``where`` (a file) is named in the errors about its content."""
     if isinstance(target, nn.Module):
         target = target.state_dict()
     shapes = {k: tuple(v.shape) if hasattr(v, 'shape') else tuple(v) for k, v in target.items()}
     dst = detect_scheme(shapes) if dst == 'auto' else dst
-    state, ignored = _prepare(state_dict)
+    try:
+        state, ignored = _prepare(state_dict)
+    except KeyMapError as err:
+        if where is None:
+            raise
+        raise KeyMapError(f'{where}: {err}') from err
     src = detect_scheme(state) if src == 'auto' else src
     report = KeyMapReport(src, dst, ignored=ignored)
     source = _canonical(list(state), _scheme(src), skip, report)
@@ -356,9 +388,10 @@ def match_to_model(state_dict: Any, target: nn.Module | Mapping[str, Any],
         loadable[new] = state[key]
         report.matched[new] = key
     if bad:
-        raise KeyMapError(f'{len(bad)} shape mismatch(es) loading {src} weights into a {dst} '
-                          f'model:\n  ' + '\n  '.join(bad) + "\nLeave them out with skip=(...), "
-                          "e.g. skip=('conv1', 'fc') for a new stem and classifier.")
+        source = f' of {where}' if where else ''
+        raise KeyMapError(f'{len(bad)} shape mismatch(es) loading {src} weights{source} into a '
+                          f'{dst} model:\n  ' + '\n  '.join(bad) + '\nLeave them out with '
+                          "skip=(...), e.g. skip=('conv1', 'fc') for a new stem and classifier.")
     report.missing = [k for k in wanted.values()
                       if k not in loadable and not k.endswith('.num_batches_tracked')]
     return loadable, report
@@ -377,9 +410,10 @@ def load_pretrained(model: nn.Module, checkpoint: Any, src: str = 'auto', dst: s
         into it afterwards if it must start from the same weights (the original rewound both
         MoCo encoders to encoder_q).
     """
+    where = None
     if isinstance(checkpoint, (str, os.PathLike)):
-        checkpoint = load_torch_file(checkpoint, allow_pickle=allow_pickle)
-    loadable, report = match_to_model(checkpoint, model, src, dst, skip)
+        checkpoint, where = load_torch_file(checkpoint, allow_pickle=allow_pickle), str(checkpoint)
+    loadable, report = _match(checkpoint, model, src, dst, skip, where)
     model.load_state_dict(loadable, strict=False)
     return report
 

@@ -56,6 +56,13 @@ class PruneScope:
     exclude: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.prefix, str):
+            raise TypeError(f"PruneScope.prefix must be a string such as 'backbone.', got "
+                            f'{self.prefix!r}')
+        for attr in ('include_stem', 'include_linear'):
+            if not isinstance(getattr(self, attr), bool):
+                raise TypeError(f'PruneScope.{attr} must be True or False, got '
+                                f'{getattr(self, attr)!r}')
         for attr in ('layer_types', 'include', 'exclude'):
             value = getattr(self, attr)
             if isinstance(value, str):

@@ -55,11 +55,30 @@ def unpack_mask(packed: np.ndarray, shape: tuple[int, ...]) -> torch.Tensor:
     return torch.from_numpy(bits).reshape(shape)
 
 
-def _shape(value: Any) -> tuple[int, ...]:
-    """Validate one entry of the ``shapes`` metadata: a list of non-negative ints."""
+#: Most dimensions a mask may have (real weights have at most 5).
+MAX_DIMS = 32
+_INT64_MAX = 2**63 - 1
+
+
+def _shape(value: Any, name: str = '') -> tuple[int, ...]:
+    """Validate one entry of the ``shapes`` metadata (of mask ``name``): a list of at most
+    :data:`MAX_DIMS` non-negative ints whose product (and so every stride) fits in int64."""
     if not isinstance(value, list) or not all(type(d) is int and d >= 0 for d in value):
-        raise ValueError(f'invalid shape {value!r}: expected a list of non-negative integers')
+        raise ValueError(f'invalid shape {_short(value)} of {name!r}: expected a list of '
+                         'non-negative integers')
+    if len(value) > MAX_DIMS:
+        raise ValueError(f'invalid shape of {name!r}: {len(value)} dimensions, at most '
+                         f'{MAX_DIMS} are supported')
+    # Zero-sized dimensions are skipped: torch still needs the strides of the others to fit.
+    if math.prod(max(d, 1) for d in value) > _INT64_MAX:
+        raise ValueError(f'invalid shape {_short(value)} of {name!r}: its sizes overflow a '
+                         '64-bit integer')
     return tuple(value)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + '...'
 
 
 def write_ticket_file(path: PathLike, masks: dict[str, torch.Tensor], card: dict[str, Any]) -> Path:
@@ -86,6 +105,17 @@ def _describe_foreign(data: bytes) -> str:
     return 'it is not a safetensors file'
 
 
+# safetensors refuses longer headers too (its MAX_HEADER_SIZE).
+_MAX_HEADER = 100_000_000
+
+
+def _unreadable(path: Path, prefix: bytes, err: BaseException) -> TicketFileError:
+    """The error for a file that is not a ticket, judged by its first bytes (``prefix``)."""
+    return TicketFileError(f'{path} is not a readable lth_mm ticket file: '
+                           f'{_describe_foreign(prefix)} ({err})',
+                           torch_file=_is_torch_file(prefix))
+
+
 def read_ticket_file(path: PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read and validate a ticket file; return ``(masks, card)``.
 
@@ -96,30 +126,49 @@ def read_ticket_file(path: PathLike) -> tuple[dict[str, torch.Tensor], dict[str,
     if not path.is_file():
         what = 'is not a file' if path.exists() else 'does not exist'
         raise TicketFileError(f'ticket file {path} {what}')
-    data = path.read_bytes()
+    # The header (format, version) is read and checked before the tensors, so that a file of
+    # another format or version is named as such without reading all of it.
+    with open(path, 'rb') as file:
+        prefix = file.read(8)
+        size = os.fstat(file.fileno()).st_size
+        header_len = int.from_bytes(prefix, 'little')
+        try:
+            if len(prefix) < 8:
+                raise ValueError(f'the file is only {size} bytes long')
+            if header_len > min(size - 8, _MAX_HEADER):
+                raise ValueError(f'its header length {header_len:,} does not fit the file '
+                                 f'({size:,} bytes)')
+            header_bytes = file.read(header_len)
+            header = json.loads(header_bytes)
+            if not isinstance(header, dict):
+                raise TypeError(f'the header is a JSON {type(header).__name__}, not an object')
+            metadata = header.get('__metadata__') or {}
+            if not isinstance(metadata, dict):
+                raise TypeError('the header\'s "__metadata__" is not an object')
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as err:
+            raise _unreadable(path, prefix, err) from err
+        if metadata.get('format') != FORMAT:
+            raise TicketFileError(
+                f'{path} is a safetensors file but not an lth_mm ticket (metadata format='
+                f'{metadata.get("format")!r}, expected {FORMAT!r}); a weights file? Tickets '
+                'are written by Ticket.save or tools/ticket.py')
+        version = metadata.get('format_version')
+        if version != str(FORMAT_VERSION):
+            raise TicketFileError(f'{path}: ticket format version {version!r} is not supported '
+                                  f'by this lth_mm (reads version {FORMAT_VERSION}); upgrade '
+                                  'lth_mm')
+        data = prefix + header_bytes + file.read()
     try:
         tensors = st_load(data)
-        header_len = int.from_bytes(data[:8], 'little')
-        metadata = json.loads(data[8:8 + header_len]).get('__metadata__') or {}
-    except (SafetensorError, ValueError, UnicodeDecodeError, OverflowError) as err:
-        raise TicketFileError(f'{path} is not a readable lth_mm ticket file: '
-                              f'{_describe_foreign(data)} ({err})',
-                              torch_file=_is_torch_file(data)) from err
-    if metadata.get('format') != FORMAT:
-        raise TicketFileError(
-            f'{path} is a safetensors file but not an lth_mm ticket (metadata format='
-            f'{metadata.get("format")!r}, expected {FORMAT!r}); a weights file? Tickets are '
-            'written by Ticket.save or tools/ticket.py')
-    version = metadata.get('format_version')
-    if version != str(FORMAT_VERSION):
-        raise TicketFileError(f'{path}: ticket format version {version!r} is not supported by this '
-                              f'lth_mm (reads version {FORMAT_VERSION}); upgrade lth_mm')
+    except (SafetensorError, ValueError, OverflowError) as err:
+        raise _unreadable(path, prefix, err) from err
     try:
-        shapes = {name: _shape(shape) for name, shape in json.loads(metadata['shapes']).items()}
+        shapes = {name: _shape(shape, name)
+                  for name, shape in json.loads(metadata['shapes']).items()}
         card = json.loads(metadata.get('card', '{}'))
         if not isinstance(card, dict):
             raise TypeError(f'the card is a {type(card).__name__}, expected a JSON object')
-    except (KeyError, ValueError, TypeError, AttributeError) as err:
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as err:
         raise TicketFileError(f'{path}: corrupt ticket metadata ({err!r})') from err
     return _unpack_all(tensors, shapes, path), card
 
@@ -167,7 +216,7 @@ def unpack_masks(state: Any, where: Any = 'checkpoint') -> tuple[dict[str, torch
         raise TicketFileError(f'{where}: ticket format version {state.get("format_version")!r} '
                               f'is not supported by this lth_mm (reads {FORMAT_VERSION})')
     try:
-        shapes = {name: _shape(shape) for name, shape in state['shapes'].items()}
+        shapes = {name: _shape(shape, name) for name, shape in state['shapes'].items()}
         tensors = {name: value.numpy() for name, value in state['masks'].items()}
         card = dict(state['card'])
     except (KeyError, ValueError, TypeError, AttributeError) as err:

@@ -10,9 +10,13 @@ the user trusts.
 from __future__ import annotations
 
 import argparse
+import io
+import mmap
 import os
 import pickle
+import pickletools
 import re
+import tarfile
 import zipfile
 from typing import Any
 
@@ -60,7 +64,8 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
     Raises:
         FileNotFoundError: if ``path`` is not a file.
         UnsafeFileError: if the file needs full unpickling and ``allow_pickle`` is False.
-        ValueError: if the file is not a readable PyTorch file (truncated, another format).
+        ValueError: if the file is not a readable PyTorch file (truncated, corrupt, another
+            format), also when it is read by full unpickling.
     """
     allow_pickle = pickle_opt_in(allow_pickle)
     if not os.path.isfile(path):
@@ -69,17 +74,82 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
     try:
         with torch.serialization.safe_globals(safe_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        needed = re.search(r'Unsupported global: GLOBAL ([\w.]+)', str(err))
-        if needed is None and 'Weights only load failed' not in str(err):
-            raise ValueError(f'{path} is not a readable PyTorch file ({err})') from err
-        what = f'the object {needed.group(1)}' if needed else 'objects that are not plain data'
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        raise ValueError(f'{path} is not a readable PyTorch file: truncated or of another '
-                         f'format ({type(err).__name__}: {err})') from err
+    except Exception as err:  # torch raises anything on a corrupt file
+        what = _needs_unpickling(err)
+        if what is None:
+            raise _unreadable(path, err) from err
+        if not _pickles_complete(path):
+            # A truncated file can stop inside a GLOBAL opcode and so look like one that
+            # refers to an object (a cut name): only a complete pickle is taken at its word.
+            raise _unreadable(path, err, detail='its pickle data ends early or is damaged') from err
     if allow_pickle is True:  # the caller's explicit opt-in for a file they trust
-        return torch.load(path, map_location=map_location, weights_only=False)
+        try:
+            return torch.load(path, map_location=map_location, weights_only=False)
+        except Exception as err:  # as above; also errors of the objects it rebuilds
+            raise _unreadable(path, err, ' even by full unpickling') from err
     raise UnsafeFileError(
         f'{path} refers to {what}: reading it would unpickle it in full, which runs code '
         'from the file. If you trust the file, opt in with allow_pickle=True (in Python '
         'and configs) or --allow-pickle (tools).')
+
+
+def _unreadable(path: str | os.PathLike, err: BaseException, how: str = '',
+                detail: str | None = None) -> ValueError:
+    """The error for a file torch cannot read: truncated, corrupt or of another format."""
+    if detail is None:
+        # torch wraps the unpickler's own message in advice to load with weights_only=False,
+        # which is wrong for a damaged file: keep only the message.
+        detail = str(err).split('WeightsUnpickler error:')[-1].split('Check the documentation')[0]
+        detail = f'{type(err).__name__}: {" ".join(detail.split())[:200]}'
+    return ValueError(f'{path} is not a readable PyTorch file{how}: truncated, corrupt or of '
+                      f'another format ({detail}); check that it was written by torch.save '
+                      'and copied whole')
+
+
+def _needs_unpickling(err: BaseException) -> str | None:
+    """What ``torch.load(weights_only=True)`` refused to import, by its message; None when the
+    error is not such a refusal (the file is corrupt or of another format)."""
+    message = str(err)
+    if isinstance(err, pickle.UnpicklingError):
+        needed = re.search(r'Unsupported global: GLOBAL (\S+) was not an allowed global', message)
+        if needed is None:  # torch refuses some modules (os, sys) outright
+            needed = re.search(r'unsupported GLOBAL (\S+) whose module \S+ is blocked', message)
+        if needed is not None:
+            return f'the object {needed.group(1)}'
+        if re.search(r'\S+ must be imported to load', message):
+            return 'objects that are not plain data'
+    if isinstance(err, RuntimeError) and 'legacy .tar format' in message:
+        return 'objects in the legacy .tar format of torch < 0.4'
+    return None
+
+
+def _pickles_complete(path: str | os.PathLike) -> bool:
+    """Whether the pickles ``torch.load`` reads from ``path`` parse to their end.
+
+    Only the opcodes are parsed (:func:`pickletools.genops`): nothing is imported or run.
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                streams = [archive.read(name) for name in archive.namelist()
+                           if name.rsplit('/', 1)[-1] == 'data.pkl']
+            if not streams:
+                return False
+            for stream in streams:
+                _parse_pickle(io.BytesIO(stream))
+            return True
+        if tarfile.is_tarfile(path):  # torch < 0.4; its members are checked by the tar reader
+            return True
+        with open(path, 'rb') as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            # torch.save before 1.6: magic number, protocol version, system info, the object,
+            # the storage keys; mmap reads stop at the end of the file, whatever a length says.
+            for _ in range(5):
+                _parse_pickle(data)
+        return True
+    except Exception:  # any parse failure means a damaged file
+        return False
+
+
+def _parse_pickle(data: Any) -> None:
+    for _ in pickletools.genops(data):
+        pass

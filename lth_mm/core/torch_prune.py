@@ -17,6 +17,7 @@ from .torch_file import load_torch_file
 __all__ = [
     'dense_from_torch_prune',
     'load_torch_file',
+    'mask_problem',
     'masks_from_torch_prune',
     'masks_to_torch_prune',
 ]
@@ -39,6 +40,23 @@ def _state_dict(obj_or_path: Any, allow_pickle: bool = False) -> tuple[Mapping[s
         raise ValueError(f'{where}: expected a state dict (or a dict with "state_dict"), got '
                          f'{type(obj).__name__}')
     return obj, where
+
+
+def mask_problem(value: Any) -> str | None:
+    """What keeps ``value`` from being a pruning mask (a phrase to follow its key), or None.
+
+    A mask is a dense tensor with values (not on the ``meta`` device) that holds only 0 and 1.
+    """
+    if not isinstance(value, torch.Tensor):
+        return f'is a {type(value).__name__}, expected a tensor'
+    if value.layout != torch.strided or value.is_nested:
+        kind = 'nested' if value.is_nested else str(value.layout).replace('torch.', '')
+        return f'is a {kind} tensor, expected a dense one (convert it with .to_dense())'
+    if value.is_meta:
+        return 'is on the meta device: it holds no values (a model built without weights?)'
+    if not bool(((value == 0) | (value == 1)).all()):
+        return 'holds values other than 0 and 1: not a pruning mask'
+    return None
 
 
 def _plain_name(key: str) -> str | None:
@@ -71,22 +89,26 @@ def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False
     Returns:
         ``{'layer1.0.conv1.weight': bool tensor, ...}``.
     """
-    state, where = _state_dict(obj_or_path, allow_pickle)
+    return _masks(*_state_dict(obj_or_path, allow_pickle))
+
+
+def _masks(state: Mapping[Any, Any], where: str) -> dict[str, torch.Tensor]:
     masks: dict[str, torch.Tensor] = {}
     sources: dict[str, str] = {}
     for key, value in state.items():
-        if not key.endswith(MASK_SUFFIX):
+        # Only "*.weight_mask" keys are read, so other keys, whatever their type, are left
+        # alone like any other entry that is not a mask.
+        if not isinstance(key, str) or not key.endswith(MASK_SUFFIX):
             continue
         name = _plain_name(key)
         if name is None:
             continue
-        if not isinstance(value, torch.Tensor):
-            raise ValueError(f'{where}: {key} is a {type(value).__name__}, expected a tensor')
-        if not bool(((value == 0) | (value == 1)).all()):
-            raise ValueError(f'{where}: {key} holds values other than 0 and 1: not a pruning mask')
+        problem = mask_problem(value)
+        if problem is not None:
+            raise ValueError(f'{where}: {key} {problem}')
         _put(masks, sources, name[:-len(MASK_SUFFIX)] + '.weight', key, value != 0)
     if not masks:
-        sample = ', '.join(list(state)[:5])
+        sample = ', '.join(map(str, list(state)[:5]))
         raise ValueError(f'{where}: no "*.weight_mask" tensors found (keys look like: {sample}); '
                          'this is not a torch.nn.utils.prune mask file')
     return masks
@@ -114,18 +136,28 @@ def dense_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False
     Returns:
         ``(state_dict, masks)``.
     """
-    state, _ = _state_dict(obj_or_path, allow_pickle)
-    masks = masks_from_torch_prune(state)
+    state, where = _state_dict(obj_or_path, allow_pickle)
+    masks = _masks(state, where)
     dense: dict[str, torch.Tensor] = {}
     sources: dict[str, str] = {}
     for key, value in state.items():
+        if not isinstance(key, str):  # every key becomes a parameter name
+            raise ValueError(f'{where}: the key {key!r} is a {type(key).__name__}; state dict '
+                             'keys are parameter names (strings)')
         name = _plain_name(key)
         if name is None or name.endswith(MASK_SUFFIX):
             continue
         if name.endswith(ORIG_SUFFIX):
             weight = name[:-len(ORIG_SUFFIX)] + '.weight'
             if weight not in masks:
-                raise ValueError(f'{key} has no matching "{weight[:-7]}.weight_mask"')
+                raise ValueError(f'{where}: {key} has no matching "{weight[:-7]}.weight_mask"')
+            mask_key = key[:-len('orig')] + 'mask'
+            if not isinstance(value, torch.Tensor) or value.shape != masks[weight].shape:
+                what = (f'shape {list(value.shape)}' if isinstance(value, torch.Tensor)
+                        else f'a {type(value).__name__}')
+                raise ValueError(f'{where}: {key} ({what}) and its mask {mask_key} (shape '
+                                 f'{list(masks[weight].shape)}) differ: a mask covers its weight '
+                                 'element by element')
             _put(dense, sources, weight, key, value * masks[weight].to(value.dtype))
         else:
             _put(dense, sources, name, key, value)

@@ -71,7 +71,10 @@ class MappedPretrainedInit:
                 'to where they are')
         else:
             state = load_torch_file(self.checkpoint, allow_pickle=self.allow_pickle)
-        report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)
+        try:
+            report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)
+        except keymap.KeyMapError as err:
+            raise keymap.KeyMapError(f'MappedPretrained: {self.checkpoint}: {err}') from err
         if not report.matched:
             raise keymap.KeyMapError(
                 f'MappedPretrained: no tensor of {self.checkpoint} matched '

@@ -19,7 +19,8 @@ from torch import nn
 
 __all__ = ['unwrap_model', 'reset_optimizer', 'rebuild_param_schedulers', 'reset_best_checkpoint',
            'end_distributed', 'gradient_norm_readers', 'has_pretrained_init', 'has_test',
-           'is_training', 'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_source',
+           'is_training', 'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_asked',
+           'resume_source', 'RESUME_FOUND_NOTHING',
            'validation_due']
 
 #: Optimizers whose step for one weight reads the gradients of others (lowercased class names,
@@ -154,6 +155,17 @@ def resume_source(runner: Any) -> Optional[str]:
     if not runner._resume:
         return None
     return runner._load_from or latest_checkpoint(runner.work_dir)
+
+
+#: Config key ``tools/train.py`` sets when ``--resume`` found no checkpoint and starts a new run.
+RESUME_FOUND_NOTHING = 'lth_mm_resume_found_nothing'
+
+
+def resume_asked(runner: Any) -> bool:
+    """Whether the user asked to resume (``resume=True``, or ``tools/train.py --resume``), even
+    when there was nothing to resume."""
+    cfg = getattr(runner, 'cfg', None)
+    return bool(runner._resume) or bool(cfg is not None and cfg.get(RESUME_FOUND_NOTHING))
 
 
 def latest_checkpoint(work_dir: str) -> Optional[str]:

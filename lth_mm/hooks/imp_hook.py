@@ -12,7 +12,7 @@ from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
-from ..core import CRITERIA, MODES, PruneScope, Ticket
+from ..core import CRITERIA, MODES, PruneScope, Ticket, weights_hash
 from ..core.atomic import atomic_write_bytes
 from ..core.early_bird import EarlyBird
 from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
@@ -24,6 +24,7 @@ from ..engine.runner_utils import (
     rebuild_param_schedulers,
     reset_best_checkpoint,
     reset_optimizer,
+    resume_asked,
     resume_source,
     seeded_generator,
     unwrap_model,
@@ -47,6 +48,12 @@ SEARCH_ARGS = ('rounds', 'rate', 'criterion', 'mode', 'scope', 'rewind', 'rewind
                'reinit_prefixes', 'metric', 'rule', 'early_bird')
 #: Early-bird settings and their defaults: check every ``interval`` epochs (iterations).
 EARLY_BIRD = dict(interval=1, threshold=0.1, window=3)
+
+
+def _state_digest(state: Dict[str, torch.Tensor]) -> str:
+    """A digest of a rewind state, whatever the order of its keys (a file read back lists them
+    sorted)."""
+    return weights_hash(dict(sorted(state.items())))
 
 
 @HOOKS.register_module()
@@ -225,7 +232,8 @@ class IMPHook(TicketEnforcingHook):
         self._round_start = 0  # the epoch (iteration) the current round started at
         self._cut = 0  # epochs (iterations) early-bird rounds did not train
         self._stopped_early = False
-        self._clear_first: List[str] = []  # an earlier search's files overwrite deletes
+        self._clear_first: List[str] = []
+        self._rewind_digest: Optional[str] = None  # an earlier search's files overwrite deletes
 
     # Set-up ------------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
@@ -258,7 +266,7 @@ class IMPHook(TicketEnforcingHook):
             self._losses = deque(maxlen=len(runner.train_loop.dataloader))
             if not resuming:  # deleted in before_train, once every check has passed
                 self._clear_first = check_work_dir(runner.work_dir, self.out_dir,
-                                                   self.overwrite, restart=bool(runner._resume))
+                                                   self.overwrite, restart=resume_asked(runner))
         super().before_run(runner)
 
     def _check_pretrained(self, runner: Any) -> None:
@@ -285,6 +293,14 @@ class IMPHook(TicketEnforcingHook):
         else:
             raise TypeError(f'IMPHook needs an EpochBasedTrainLoop or IterBasedTrainLoop, '
                             f'got {type(loop).__name__}')
+        if self.early_bird:
+            needs = self.early_bird['interval'] * (self.early_bird['window'] + 1)
+            if needs >= self.length:
+                raise ValueError(
+                    f"IMPHook: early_bird checks every {self.early_bird['interval']} {self.unit} "
+                    f"and needs {self.early_bird['window']} distances, so {needs} {self.unit} "
+                    f'before it can end a round, but a round is {self.length}: it would never '
+                    'stop one early. Lower interval or window, or drop early_bird.')
         if self.rewind == 'rewind_lt' and self.rewind_at >= self.length:
             raise ValueError(f'IMPHook: rewind_at={self.rewind_at} is not inside round 0 '
                              f'({self.length} {self.unit})')
@@ -524,7 +540,8 @@ class IMPHook(TicketEnforcingHook):
             early_bird=self._bird.state_dict() if self._bird else None,
             replayed=[digest for _, digest in self._replayed],
             rewind_file=(osp.relpath(self._rewind_path(), runner.work_dir)
-                         if self._rewind_state is not None else None))
+                         if self._rewind_state is not None else None),
+            rewind_digest=self._rewind_digest)
 
     def resume_ticket(self, runner: Any, loaded: Optional[Ticket], checkpoint: dict) -> None:
         """Continue the search the checkpoint was written by, if this config defines the same."""
@@ -566,6 +583,13 @@ class IMPHook(TicketEnforcingHook):
         self._resume_ticket = loaded
         # The rewind point is stored once, beside the tickets; the checkpoint only says it exists.
         self._rewind_state = load_state(self._rewind_path()) if state['rewind_file'] else None
+        self._rewind_digest = state.get('rewind_digest')
+        if self._rewind_state is not None and self._rewind_digest is not None \
+                and _state_digest(self._rewind_state) != self._rewind_digest:
+            raise ValueError(
+                f'IMPHook: {self._rewind_path()} is not the rewind point the search in '
+                f'{self._source} saved (its digest changed): the next rounds would rewind to '
+                'other weights. Put back the search\'s own file, or start a new search.')
         runner.logger.info(f'IMPHook: resumed round {self.round} at sparsity '
                            f'{100 * loaded.sparsity:.2f} %')
 
@@ -603,6 +627,7 @@ class IMPHook(TicketEnforcingHook):
 
     def _set_rewind_point(self, state: Dict[str, torch.Tensor]) -> None:
         self._rewind_state = state
+        self._rewind_digest = _state_digest(state)  # travels in checkpoints, checked on resume
         if is_main_process():
             save_state(self._rewind_path(), state)
 

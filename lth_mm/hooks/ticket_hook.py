@@ -103,8 +103,15 @@ class TicketHook(TicketEnforcingHook):
                                       'search (<work_dir>/imp/tickets/round_XX.safetensors).')
         self.source_digest = ticket.digest()  # as the file holds it, before any mapping
         if self.key_map is not None and not set(ticket) <= set(dict(model.named_parameters())):
-            dst = keymap.detect_scheme(model.state_dict())
-            ticket, _ = keymap.convert_ticket(ticket, dst=dst, src=self.key_map)
+            try:
+                dst = keymap.detect_scheme(model.state_dict())
+                ticket, _ = keymap.convert_ticket(ticket, dst=dst, src=self.key_map)
+            except keymap.KeyMapError as err:
+                raise keymap.KeyMapError(
+                    f'TicketHook: the keys of {self.ticket_path} do not map onto '
+                    f'{type(model).__name__} ({err}). Set key_map= to the ticket\'s naming '
+                    f'scheme (one of {", ".join(keymap.SCHEMES)}), or key_map=None with '
+                    "prefix= when the keys only lack a prefix such as 'backbone.'") from err
         if self.prefix:
             ticket = ticket.add_prefix(self.prefix)
         ticket.check(model, strict=self.strict)

@@ -379,6 +379,42 @@ def test_torch_prune_pairs_are_folded(tv):
     assert not report.missing
 
 
+@pytest.mark.parametrize('mask, fragment', [
+    (torch.ones(5), "has shape \\[5\\] but 'layer1.0.conv1.weight_orig' has \\[4, 4, 3, 3\\]"),
+    (torch.tensor([1.0, 0.0, 0.0]), 'has shape \\[3\\] but'),  # would broadcast silently
+    (torch.full((4, 4, 3, 3), 0.5), 'holds values other than 0 and 1'),
+    (torch.ones(4, 4, 3, 3, device='meta'), 'is on the meta device'),
+    (torch.ones(4, 4, 3, 3).to_sparse(), 'is a sparse_coo tensor, expected a dense one'),
+    ([1.0, 0.0], 'is not a tensor'),
+], ids=['other-shape', 'broadcasting-shape', 'not-0-1', 'meta', 'sparse', 'list'])
+def test_torch_prune_pairs_need_a_real_mask_of_the_weight_shape(tmp_path, mask, fragment):
+    state = {'conv1.weight': torch.randn(4, 3, 3, 3),
+             'layer1.0.conv1.weight_orig': torch.randn(4, 4, 3, 3),
+             'layer1.0.conv1.weight_mask': mask}
+    target = {'conv1.weight': (4, 3, 3, 3), 'layer1.0.conv1.weight': (4, 4, 3, 3)}
+    pattern = "'layer1.0.conv1.weight_mask'.*" + fragment
+    with pytest.raises(KeyMapError, match=pattern):
+        convert_state_dict(state, 'mmpretrain')
+    with pytest.raises(KeyMapError, match=pattern):
+        match_to_model({'state_dict': state}, target)
+    if isinstance(mask, torch.Tensor) and not mask.is_meta:
+        torch.save(state, tmp_path / 'pruned.pth')
+        with pytest.raises(KeyMapError, match='pruned.pth: ' + pattern):
+            load_pretrained(torchvision.models.resnet18(), tmp_path / 'pruned.pth')
+
+
+def test_state_dict_keys_must_be_strings(tmp_path, tv):
+    state = {**_backbone(tv), 7: torch.ones(2)}
+    for call in (lambda: unwrap_state_dict(state), lambda: convert_state_dict(state, 'mmdet'),
+                 lambda: match_to_model(state, {k: v.shape for k, v in tv.items()})):
+        with pytest.raises(KeyMapError, match=r'keys must be parameter names \(strings\); got 7 '
+                           r'\(of type int\) among keys like conv1.weight'):
+            call()
+    torch.save({'state_dict': state}, tmp_path / 'int_key.pth')
+    with pytest.raises(KeyMapError, match=r'int_key.pth: state dict keys must be'):
+        read_state_dict(tmp_path / 'int_key.pth')
+
+
 def test_old_torchvision_file_without_bn_counters(tmp_path, tv, models):
     old = {k: v for k, v in tv.items() if not k.endswith('num_batches_tracked')}
     torch.save(old, tmp_path / 'resnet50-19c8e357.pth')

@@ -189,3 +189,14 @@ def test_sequences_are_normalised_and_scope_is_frozen() -> None:
     assert hash(scope) == hash(PruneScope(include=('a',), exclude=('b',)))
     with pytest.raises(dataclasses.FrozenInstanceError):
         scope.prefix = 'backbone.'  # type: ignore[misc]
+
+
+@pytest.mark.parametrize('fields, message', [
+    (dict(prefix=5), "prefix must be a string such as 'backbone.'"),
+    (dict(include_stem='no'), 'include_stem must be True or False'),
+    (dict(include_linear=1), 'include_linear must be True or False'),
+])
+def test_fields_of_the_wrong_type_are_refused(fields, message):
+    # prefix=5 failed only in select (startswith), include_stem='no' read as True.
+    with pytest.raises(TypeError, match=message):
+        PruneScope.from_value(fields)

@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from lth_mm.core import PruneScope, Ticket, TicketFileError
-from lth_mm.core.ticket_file import FORMAT, pack_mask, unpack_mask
+from lth_mm.core.ticket_file import FORMAT, pack_mask, pack_masks, unpack_mask, unpack_masks
 
 pytestmark = pytest.mark.usefixtures('single_thread')
 
@@ -223,6 +223,59 @@ def test_corrupt_shapes_metadata(saved: Path, shapes: str | None) -> None:
     if shapes is not None:
         metadata['shapes'] = shapes
     _save_raw(saved, tensors, metadata)
+    _expect(saved, 'corrupt ticket metadata')
+
+
+@pytest.mark.parametrize('shape, fragment', [
+    ([0, 10**20], 'overflow a 64-bit integer'), ([0, 2**62, 2], 'overflow a 64-bit integer'),
+    ([0, 2**63], 'overflow a 64-bit integer'), ([1] * 10_000, '10000 dimensions, at most 32'),
+    ([1] * 33, '33 dimensions, at most 32')])
+def test_shapes_beyond_int64_or_32_dims(saved: Path, shape: list[int], fragment: str) -> None:
+    """Rejected as corrupt metadata naming the mask, not a torch overflow with a C++ stack."""
+    tensors, metadata = _parts(saved)
+    numel = 0 if 0 in shape else 1
+    tensors['a.weight'] = np.zeros((numel + 7) // 8, np.uint8)
+    _save_raw(saved, tensors, dict(metadata, shapes=json.dumps(dict(
+        json.loads(metadata['shapes']), **{'a.weight': shape}))))
+    _expect(saved, 'corrupt ticket metadata', "'a.weight'", fragment)
+    record = pack_masks({'b.weight': torch.ones(2, 4, dtype=torch.bool)}, {})
+    record['shapes']['b.weight'] = shape
+    record['masks']['b.weight'] = torch.zeros((numel + 7) // 8, dtype=torch.uint8)
+    with pytest.raises(TicketFileError, match=f"corrupt ticket record.*'b.weight'.*{fragment}"):
+        unpack_masks(record, where='ckpt.pth')
+
+
+@pytest.mark.parametrize('shape', [[1] * 32, [0, 2**62], [2**31, 0, 2**31], [0, 2**63 - 1]])
+def test_shapes_at_the_limits_load(saved: Path, shape: list[int]) -> None:
+    tensors, metadata = _parts(saved)
+    tensors['a.weight'] = np.full((1 if 0 not in shape else 0), 0x80, np.uint8)
+    _save_raw(saved, tensors, dict(metadata, shapes=json.dumps(dict(
+        json.loads(metadata['shapes']), **{'a.weight': shape}))))
+    assert list(Ticket.load(saved)['a.weight'].shape) == shape
+
+
+@pytest.mark.parametrize('keep', [0, 2], ids=['no-tensor-data', 'cut-tensor-data'])
+def test_format_is_checked_before_the_tensors_are_read(saved: Path, keep: int) -> None:
+    """A file of another format version says so, even when its tensor data is cut short."""
+    tensors, metadata = _parts(saved)
+    for edit, fragments in (({'format_version': '2'}, ["format version '2' is not supported"]),
+                            ({'format': 'other'}, ['not an lth_mm ticket', "format='other'"])):
+        data = _save_raw(saved, tensors, dict(metadata, **edit)).read_bytes()
+        saved.write_bytes(data[:8 + int.from_bytes(data[:8], 'little') + keep])
+        _expect(saved, *fragments)
+
+
+@pytest.mark.parametrize('header', [b'[1, 2]', b'"text"', b'{"__metadata__": [1]}',
+                                    b'[' * 100_000, b'\xff\xfe'])
+def test_header_that_is_not_a_json_object(tmp_path: Path, header: bytes) -> None:
+    path = tmp_path / 'odd.safetensors'
+    path.write_bytes(len(header).to_bytes(8, 'little') + header)
+    _expect(path, 'not a readable lth_mm ticket file')
+
+
+def test_deeply_nested_shapes_metadata(saved: Path) -> None:
+    tensors, metadata = _parts(saved)
+    _save_raw(saved, tensors, dict(metadata, shapes='[' * 100_000))
     _expect(saved, 'corrupt ticket metadata')
 
 

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lth_mm.core import Ticket, UnsafeFileError, keymap, load_torch_file
 
@@ -99,3 +104,78 @@ def test_read_takes_both_formats(tmp_path):
     (tmp_path / 'text.txt').write_text('not a ticket')
     with pytest.raises(ValueError, match='not a readable lth_mm ticket file'):
         Ticket.read(tmp_path / 'text.txt')
+
+
+class Command:
+    """A pickle that calls ``os.system``: torch refuses its module outright."""
+
+    def __reduce__(self):
+        return (os.system, ('true',))
+
+
+def saved_bytes(obj, legacy: bool) -> bytes:
+    """``torch.save`` output, in the zip format or the format before torch 1.6."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, _use_new_zipfile_serialization=not legacy)
+    return buffer.getvalue()
+
+
+PLAIN = {'state_dict': {'module.layer1.0.conv1.weight_mask': torch.ones(2, 2, 3, 3)}}
+LEGACY_PLAIN = saved_bytes(PLAIN, legacy=True)
+
+
+@pytest.mark.parametrize('data', [
+    b'hello world', b'{"a": 1}', b'\x80\x02garbage', b'PK\x03\x04' + bytes(40),
+    pickle.dumps({'x': 1}, protocol=0), pickle.dumps({'x': 1}, protocol=2),
+    LEGACY_PLAIN[:3], LEGACY_PLAIN[:31], LEGACY_PLAIN[:206], LEGACY_PLAIN[:-1]],
+    ids=['text', 'json', 'pickle-opcode-garbage', 'zip-header-garbage', 'pickle-proto0',
+         'pickle-not-torch', 'legacy-cut-3', 'legacy-cut-31', 'legacy-cut-206', 'legacy-cut-1'])
+@pytest.mark.parametrize('allow_pickle', [False, True])
+def test_corrupt_and_foreign_files_are_unreadable_not_unsafe(tmp_path, data, allow_pickle):
+    """A damaged file is reported as such, naming the file: never a raw torch error, and never
+    the advice to opt in to full unpickling (which would not help, and would run the file)."""
+    path = tmp_path / 'bad.pth'
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match='bad.pth is not a readable PyTorch file') as err:
+        load_torch_file(path, allow_pickle=allow_pickle)
+    assert not isinstance(err.value, UnsafeFileError)
+    assert 'allow_pickle' not in str(err.value) and 'weights_only' not in str(err.value)
+    with pytest.raises(ValueError, match='bad.pth'):
+        Ticket.read(path, allow_pickle=allow_pickle)
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_every_truncation_of_a_plain_file_is_unreadable(tmp_path_factory, data):
+    legacy = data.draw(st.booleans(), label='legacy')
+    whole = LEGACY_PLAIN if legacy else saved_bytes(PLAIN, legacy=False)
+    cut = data.draw(st.integers(0, len(whole) - 1), label='cut')
+    path = tmp_path_factory.mktemp('cut') / 'cut.pth'
+    path.write_bytes(whole[:cut])
+    with pytest.raises(ValueError, match='cut.pth is not a readable PyTorch file') as err:
+        load_torch_file(path)
+    assert not isinstance(err.value, UnsafeFileError)
+
+
+@pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
+@pytest.mark.parametrize('obj, needed', [(Marker('unused'), 'io.open'),
+                                          (Command(), 'system')], ids=['open', 'os.system'])
+def test_a_complete_file_with_code_is_unsafe_in_both_formats(tmp_path, legacy, obj, needed):
+    path = tmp_path / 'code.pth'
+    path.write_bytes(saved_bytes({'state_dict': PLAIN['state_dict'], 'extra': obj}, legacy))
+    with pytest.raises(UnsafeFileError, match=f'code.pth refers to the object \\S*{needed}'):
+        load_torch_file(path)
+
+
+def test_a_truncated_file_with_code_is_unreadable_even_with_the_opt_in(tmp_path):
+    """Cut inside or after the name of the function it refers to, the file looks like it needs
+    unpickling; the opt-in would not help: the file is damaged."""
+    whole = saved_bytes({'state_dict': PLAIN['state_dict'], 'extra': Marker('unused')}, True)
+    path = tmp_path / 'cut.pth'
+    name = whole.index(b'io\nopen\n')  # the GLOBAL opcode's argument: module, name
+    for cut in (name + 5, name + 8):  # inside the name; just after it (the rest is missing)
+        path.write_bytes(whole[:cut])
+        for allow_pickle in (False, True):
+            with pytest.raises(ValueError, match='cut.pth is not a readable PyTorch file') as err:
+                load_torch_file(path, allow_pickle=allow_pickle)
+            assert not isinstance(err.value, UnsafeFileError)

@@ -205,6 +205,53 @@ def test_wrong_types_raise() -> None:
         Ticket.from_torch_prune([torch.ones(2)])
 
 
+@pytest.mark.parametrize('bad, fragment', [
+    (torch.ones(2, 3, device='meta'), 'is on the meta device'),
+    (torch.ones(2, 3).to_sparse(), 'is a sparse_coo tensor, expected a dense one'),
+    (torch.ones(2, 3).to_sparse_csr(), 'is a sparse_csr tensor, expected a dense one'),
+], ids=['meta', 'sparse-coo', 'sparse-csr'])
+def test_masks_must_be_dense_tensors_with_values(tmp_path: Path, bad: torch.Tensor,
+                                                 fragment: str) -> None:
+    """Not a crash inside torch (NotImplementedError, .item() on a meta tensor)."""
+    for state, where in (({'conv.weight_mask': bad}, 'the object'),
+                         ({'conv.weight_mask': bad, 'conv.weight_orig': torch.ones(2, 3)},
+                          'the object')):
+        for read in (masks_from_torch_prune, dense_from_torch_prune):
+            with pytest.raises(ValueError, match=f'{where}: conv.weight_mask {fragment}'):
+                read(state)
+    path = tmp_path / 'masks.pth'
+    torch.save({'state_dict': {'conv.weight_mask': bad}}, path)
+    with pytest.raises(ValueError, match=f'masks.pth: conv.weight_mask {fragment}'):
+        Ticket.from_torch_prune(path)
+
+
+def test_keys_that_are_not_strings() -> None:
+    """Masks are read from the "*.weight_mask" keys, so other keys of any type are ignored; a
+    dense checkpoint keeps every key as a parameter name, so there they are an error."""
+    state = {1: torch.ones(2), 'conv.weight_mask': torch.tensor([1.0, 0.0])}
+    assert masks_from_torch_prune(state)['conv.weight'].tolist() == [True, False]
+    with pytest.raises(ValueError, match=r'no "\*.weight_mask" tensors found \(keys look like: '
+                       r'1, \(2, 3\)\)'):
+        masks_from_torch_prune({1: torch.ones(2), (2, 3): torch.ones(2)})
+    with pytest.raises(ValueError, match='the object: the key 1 is a int; state dict keys are'):
+        dense_from_torch_prune(state)
+
+
+@pytest.mark.parametrize('orig, fragment', [
+    (torch.ones(8, 8, 3, 3), r'conv.weight_orig \(shape \[8, 8, 3, 3\]\) and its mask '
+                             r'module.conv.weight_mask \(shape \[3\]\) differ'),
+    (torch.ones(2), r'conv.weight_orig \(shape \[2\]\)'),
+    ([1.0, 2.0, 3.0], r'conv.weight_orig \(a list\)')], ids=['broadcasts', 'smaller', 'list'])
+def test_orig_and_mask_must_have_one_shape(tmp_path: Path, orig, fragment: str) -> None:
+    """A [3] mask would broadcast over a [8, 8, 3, 3] weight without a word."""
+    state = {'module.conv.weight_orig': orig, 'module.conv.weight_mask': torch.tensor([1., 0, 1])}
+    with pytest.raises(ValueError, match='the object: module.' + fragment):
+        dense_from_torch_prune(state)
+    torch.save({'state_dict': state}, tmp_path / 'pruned.pth')
+    with pytest.raises(ValueError, match='pruned.pth: module.' + fragment):
+        dense_from_torch_prune(tmp_path / 'pruned.pth')
+
+
 @pytest.mark.parametrize('keys', [
     ['module.conv.weight_mask', 'conv.weight_mask'],
     ['module.encoder_q.conv.weight_mask', 'encoder_q.conv.weight_mask'],

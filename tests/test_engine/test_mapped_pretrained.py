@@ -32,3 +32,14 @@ def test_a_wrong_scheme_that_matches_nothing_is_an_error(checkpoint):
     with pytest.raises(KeyMapError, match=message):
         MappedPretrainedInit(checkpoint=str(checkpoint), src='mmdet')(model)
     assert torch.equal(model.layer1[0].conv1.weight, before)
+
+
+def test_errors_about_the_files_content_name_the_file(checkpoint, tmp_path):
+    state = torch.load(checkpoint, weights_only=True)
+    weight = state.pop('layer1.0.conv1.weight')
+    state['layer1.0.conv1.weight_orig'] = weight
+    state['layer1.0.conv1.weight_mask'] = torch.ones(3)  # not the weight's shape
+    path = tmp_path / 'pruned.pth'
+    torch.save(state, path)
+    with pytest.raises(KeyMapError, match=r'MappedPretrained: .*pruned.pth: .*weight_mask'):
+        MappedPretrainedInit(checkpoint=str(path))(resnet18())

@@ -113,6 +113,15 @@ def test_early_bird_arguments(tmp_path, hook, message):
 def test_a_resume_with_other_early_bird_settings_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match='simulated'):
         run(tmp_path / 'w', dict(type='CrashAtEpoch', epoch=3),
-            early_bird=dict(threshold=0.5))
+            early_bird=dict(threshold=0.5, window=1))
     with pytest.raises(ValueError, match='early_bird='):
-        run(tmp_path / 'w', early_bird=dict(threshold=0.2), resume=True)
+        run(tmp_path / 'w', early_bird=dict(threshold=0.2, window=1), resume=True)
+
+
+def test_settings_that_could_never_end_a_round_are_refused(tmp_path):
+    # The default window of 3 needs 4 checks (the first compares nothing): 4 epochs, a whole
+    # round here.
+    with pytest.raises(ValueError, match=r'needs 3 distances, so 4 epochs before it can end a '
+                                         r'round, but a round is 4: it would never stop one'):
+        run(tmp_path / 'w', early_bird=dict())
+    assert not (tmp_path / 'w' / 'imp').exists()

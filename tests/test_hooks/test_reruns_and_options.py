@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lth_mm.core import Ticket, TicketMismatchError
+from lth_mm.core.rewind import load_state, save_state
 
 from .conftest import build_runner, imp_hook, tiny_cfg
 
@@ -114,6 +115,16 @@ def test_an_empty_ticket_is_refused(tmp_path):
         build_runner(tiny_cfg(tmp_path / 'work', [hook])).train()
 
 
+def test_keys_that_do_not_map_point_to_key_map(tmp_path):
+    model = _model(tmp_path)
+    ticket = Ticket.dense(model).rename(lambda k: k.replace('backbone.', 'trunk.stage.'))
+    ticket.save(tmp_path / 'odd.safetensors')
+    hook = dict(type='TicketHook', ticket=str(tmp_path / 'odd.safetensors'))
+    with pytest.raises(ValueError, match=r'TicketHook: the keys of .*odd.safetensors do not map '
+                                         r'onto ImageClassifier .*Set key_map='):
+        build_runner(tiny_cfg(tmp_path / 'work', [hook])).train()
+
+
 def test_strict_covers_tickets_that_do_not_know_their_scope(tmp_path):
     """A key-mapped ticket (torchvision names) or an original mask file has no scope: strict
     falls back to the conv weights under the keys' shared first part."""
@@ -161,7 +172,11 @@ def test_resume_refuses_replay_tickets_that_changed_and_another_seed(tmp_path):
         build_runner(tiny_cfg(work, [replay], resume=True)).train()
 
 
-def test_resume_of_a_search_killed_before_its_first_checkpoint_starts_it_again(tmp_path):
+@pytest.mark.parametrize('asked', [
+    dict(resume=True),  # the Python API
+    dict(resume=False, lth_mm_resume_found_nothing=True),  # tools/train.py --resume
+])
+def test_resume_of_a_search_killed_before_its_first_checkpoint_starts_it_again(tmp_path, asked):
     reference = tmp_path / 'reference'
     build_runner(tiny_cfg(reference, [dict(IMP)])).train()
     work = tmp_path / 'work'
@@ -169,7 +184,7 @@ def test_resume_of_a_search_killed_before_its_first_checkpoint_starts_it_again(t
         build_runner(tiny_cfg(work, [dict(IMP), dict(type='CrashAtEpoch', epoch=0)])).train()
     assert (work / 'imp' / 'tickets' / 'round_00.safetensors').exists()
     assert not list(work.glob('epoch_*.pth'))
-    build_runner(tiny_cfg(work, [dict(IMP)], resume=True)).train()  # train.py --resume
+    build_runner(tiny_cfg(work, [dict(IMP)], **asked)).train()
     assert digests(work) == digests(reference)
 
 
@@ -186,3 +201,18 @@ def test_early_bird_round_0_runs_at_least_to_its_rewind_point(tmp_path):
     # Checks from the rewind point on: the first has nothing to compare with, the second
     # settles; before the fix round 0 stopped after epoch 2, with no rewind point captured.
     assert rows[0]['trained'] == 4
+
+
+def test_resume_refuses_a_rewind_point_that_was_replaced(tmp_path):
+    work = tmp_path / 'work'
+    with pytest.raises(RuntimeError, match='simulated'):
+        build_runner(tiny_cfg(work, [dict(IMP), dict(type='CrashAtEpoch', epoch=3)],
+                              **RESUMABLE)).train()
+    path = work / 'imp' / 'rewind.safetensors'
+    state = load_state(path)
+    save_state(path, {k: v + 1 if v.is_floating_point() else v for k, v in state.items()})
+    with pytest.raises(ValueError, match='rewind.safetensors is not the rewind point the search'):
+        build_runner(tiny_cfg(work, [dict(IMP)], resume=True)).train()
+    save_state(path, state)  # the search's own file back: the resume goes on
+    build_runner(tiny_cfg(work, [dict(IMP)], resume=True)).train()
+    assert len(digests(work)) == 2

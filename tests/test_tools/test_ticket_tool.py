@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 from pathlib import Path
 
@@ -139,7 +140,29 @@ def test_original_mask_files_load_without_running_code(tickets, tmp_path):
     _fails(['compare', str(tmp_path / 'notes.txt'), str(hostile)], 'notes.txt')
 
 
-
+@pytest.mark.parametrize('cut', [3, 31, 206, -1])
+@pytest.mark.parametrize('allow_pickle', [False, True])
+def test_a_truncated_original_mask_file_is_one_line_and_exit_1(tickets, tmp_path, cut,
+                                                               allow_pickle):
+    """A torch.save file of the format before torch 1.6, cut short: no traceback from inside
+    torch, no advice to opt in to full unpickling, and the destination is left alone."""
+    _, magnitude, _ = tickets
+    buffer = io.BytesIO()
+    torch.save({'state_dict': magnitude.to_torch_prune()}, buffer,
+               _use_new_zipfile_serialization=False)
+    cut_file = tmp_path / 'mask.pth.tar'
+    cut_file.write_bytes(buffer.getvalue()[:cut])
+    flags = ['--allow-pickle'] if allow_pickle else []
+    dst = tmp_path / 'existing.safetensors'
+    magnitude.save(dst)
+    before = dst.read_bytes()
+    for argv in (['info', str(cut_file)], ['compare', str(dst), str(cut_file)],
+                 ['convert', str(cut_file), str(dst)]):
+        # SystemExit with a message: printed on one line to stderr, exit status 1.
+        message = _fails(argv + flags, f'{cut_file} is not a readable PyTorch file',
+                         'truncated')
+        assert 'allow-pickle' not in message and 'allow_pickle' not in message
+    assert dst.read_bytes() == before
 
 
 def test_plot_panels_tick_labels_and_error_bars_from_zero():
