@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.out and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out {args.out}: the predictions are dumped as a pickle; name the file '
+                     '.pkl or .pickle')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

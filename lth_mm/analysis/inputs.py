@@ -31,10 +31,13 @@ def read_ticket(path: PathLike, allow_pickle: bool = False) -> Ticket:
             unpickling without ``allow_pickle``.
     """
     try:
-        return Ticket.read(path, allow_pickle)
+        ticket = Ticket.read(path, allow_pickle)
     except (OSError, ValueError) as err:
         raise ReportInputError(f'{err}. A report reads lth_mm ticket files (.safetensors) and '
                                "the original code's *.weight_mask files (torch.save)") from err
+    if not len(ticket):
+        raise ReportInputError(f'{path} holds no masks: there is nothing to report on')
+    return ticket
 
 
 def _stem(path: Path) -> Path:

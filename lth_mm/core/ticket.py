@@ -501,4 +501,7 @@ class Ticket(Mapping[str, torch.Tensor]):
     def unpack(cls, state: Any, where: Any = 'checkpoint') -> Ticket:
         """Inverse of :meth:`pack`, validated like a ticket file (``where`` names the source)."""
         masks, card = unpack_masks(state, where)
-        return cls.from_state(masks, card)
+        try:
+            return cls.from_state(masks, card)
+        except (TypeError, ValueError) as err:
+            raise TicketFileError(f'{where}: invalid ticket record ({err})') from err

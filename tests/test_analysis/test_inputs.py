@@ -124,3 +124,10 @@ def test_align_refuses_keys_of_no_known_scheme() -> None:
     with pytest.raises(ReportInputError, match=r'only in the first: features.0.weight; only in '
                                                r'the second: features.1.weight.*unknown scheme'):
         align_tickets([a, b], ['a', 'b'])
+
+
+def test_a_ticket_with_no_masks_is_refused(tmp_path) -> None:
+    # It made a report of 'nan % remaining'.
+    Ticket({}).save(tmp_path / 'empty.safetensors')
+    with pytest.raises(ReportInputError, match='empty.safetensors holds no masks'):
+        read_ticket(tmp_path / 'empty.safetensors')

@@ -455,3 +455,11 @@ def test_core_works_without_the_stack() -> None:
                             cwd=Path(lth_mm.core.__file__).parents[2], timeout=120)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == 0.5
+
+
+def test_a_checkpoint_record_with_a_bad_scope_names_its_source() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    record = Ticket.dense(model).pack()
+    record['card'] = dict(record['card'], scope={'bogus': 1})
+    with pytest.raises(TicketFileError, match=r'epoch_3.pth: invalid ticket record .*unknown'):
+        Ticket.unpack(record, where='epoch_3.pth')

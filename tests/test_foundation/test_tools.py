@@ -95,3 +95,12 @@ def test_gloo_without_env_cfg_and_amp_without_test_cfg(
         assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     cfg = merged(eval_tool, [bare, 'ckpt.pth', '--amp'])
     assert cfg.test_cfg.fp16 is True
+
+
+def test_test_out_must_be_a_pickle_file(eval_tool: ModuleType, config: Path,
+                                        capsys: pytest.CaptureFixture) -> None:
+    # mmengine's DumpResults refused it only after the runner was built, with a traceback.
+    with pytest.raises(SystemExit):
+        eval_tool.parse_args([str(config), 'ckpt.pth', '--out', 'preds.json'])
+    assert 'name the file .pkl or .pickle' in capsys.readouterr().err
+    assert eval_tool.parse_args([str(config), 'ckpt.pth', '--out', 'preds.pkl']).out == 'preds.pkl'
