@@ -86,7 +86,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             # weights), where mmengine would start it from a random initialisation.
             print(f'train.py: --resume: no checkpoint in {cfg.work_dir}; starting a new run',
                   flush=True)
-            cfg[RESUME_FOUND_NOTHING] = True  # a search killed before its first checkpoint
         else:  # named explicitly: an emptied last_checkpoint (a kill mid-write) cannot mislead
             cfg.resume = True
             cfg.load_from = latest
@@ -101,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.resume == 'auto' and not cfg.get('resume', False):
+        # --resume found no checkpoint: the hooks may start a search killed before its first
+        # one again. On the runner, not in the config, which mmengine dumps into the work dir.
+        setattr(runner, RESUME_FOUND_NOTHING, True)
     runner.train()
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from torch import nn
 
+from .options import flag
+
 __all__ = ['PruneScope', 'find_stem_weights']
 
 
@@ -60,9 +62,7 @@ class PruneScope:
             raise TypeError(f"PruneScope.prefix must be a string such as 'backbone.', got "
                             f'{self.prefix!r}')
         for attr in ('include_stem', 'include_linear'):
-            if not isinstance(getattr(self, attr), bool):
-                raise TypeError(f'PruneScope.{attr} must be True or False, got '
-                                f'{getattr(self, attr)!r}')
+            flag(getattr(self, attr), f'PruneScope.{attr}')
         for attr in ('layer_types', 'include', 'exclude'):
             value = getattr(self, attr)
             if isinstance(value, str):

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .options import flag
+
 __all__ = ['UnsafeFileError', 'load_torch_file', 'pickle_opt_in', 'safe_globals']
 
 
@@ -34,10 +36,7 @@ def pickle_opt_in(allow_pickle: Any, where: str = 'allow_pickle') -> bool:
     """``allow_pickle`` checked to be a real ``bool``: the opt-in to full unpickling is only an
     explicit ``True``. A string from a config (``'false'``, ``'no'``) would be truthy and opt in
     by accident, so anything but a bool is an error."""
-    if not isinstance(allow_pickle, bool):
-        raise TypeError(f'{where} must be True or False (the explicit opt-in to full unpickling '
-                        f'of files you trust), got {allow_pickle!r}')
-    return allow_pickle
+    return flag(allow_pickle, where)
 
 
 def safe_globals() -> list:
@@ -76,6 +75,10 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
             return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises anything on a corrupt file
         what = _needs_unpickling(err)
+        if what is None and isinstance(err, pickle.UnpicklingError):
+            # Refusals that name no global (an opcode of pickle protocol 4 or 5, a type the
+            # restricted unpickler cannot build): more than plain data if the pickle is whole.
+            what = 'objects or pickle features that are not plain data'
         if what is None:
             raise _unreadable(path, err) from err
         if not _pickles_complete(path):

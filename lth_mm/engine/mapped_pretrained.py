@@ -12,7 +12,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from ..core import keymap, load_torch_file, pickle_opt_in
-from .options import prefixes
+from ..core.options import prefixes
 
 
 @WEIGHT_INITIALIZERS.register_module(name='MappedPretrained')

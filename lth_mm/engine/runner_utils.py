@@ -157,15 +157,16 @@ def resume_source(runner: Any) -> Optional[str]:
     return runner._load_from or latest_checkpoint(runner.work_dir)
 
 
-#: Config key ``tools/train.py`` sets when ``--resume`` found no checkpoint and starts a new run.
+#: Runner attribute ``tools/train.py`` sets when ``--resume`` found no checkpoint and starts a
+#: new run (not a config key: mmengine dumps the config into the work dir, and a run started
+#: from that dump would inherit it).
 RESUME_FOUND_NOTHING = 'lth_mm_resume_found_nothing'
 
 
 def resume_asked(runner: Any) -> bool:
     """Whether the user asked to resume (``resume=True``, or ``tools/train.py --resume``), even
     when there was nothing to resume."""
-    cfg = getattr(runner, 'cfg', None)
-    return bool(runner._resume) or bool(cfg is not None and cfg.get(RESUME_FOUND_NOTHING))
+    return bool(runner._resume) or bool(getattr(runner, RESUME_FOUND_NOTHING, False))
 
 
 def latest_checkpoint(work_dir: str) -> Optional[str]:

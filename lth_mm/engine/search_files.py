@@ -14,7 +14,7 @@ from ..core import PruneScope, Ticket
 from ..core.pruning import count_to_prune
 
 __all__ = ['check_outside', 'check_replay', 'check_schedule', 'check_work_dir', 'clear_work_dir',
-           'earlier_search_files', 'expected_sparsity']
+           'earlier_search_files', 'expected_sparsity', 'first_round_files']
 
 #: mmengine's checkpoints in a work dir, removed with an overwritten search.
 CHECKPOINT_PATTERNS = ('epoch_*.pth', 'iter_*.pth', 'best_*.pth', 'last_checkpoint')
@@ -33,19 +33,27 @@ def earlier_search_files(out_dir: str) -> List[str]:
                   for p in glob.glob(osp.join(out_dir, pattern)))
 
 
-#: What a search writes before its first round ends: a run killed then, before any checkpoint,
-#: leaves only these, and ``--resume`` starts it again over them.
-BEFORE_ROUND_1 = frozenset({'tickets/round_00.safetensors', 'rewind.safetensors'})
+def first_round_files(rounds: int, first: int, oneshot: bool) -> frozenset:
+    """What a search writes (relative to its ``imp/``) before its first trained round
+    (``first``: 0, or 1 without the dense round) ends: its tickets so far (every round's, for
+    one-shot pruning of the starting weights), the rewind point, the round's best or last
+    weights. A run killed then, before any checkpoint, leaves no more than these."""
+    tickets = range(rounds + 1) if first and oneshot else range(first + 1)
+    return frozenset({'rewind.safetensors'}
+                     | {f'tickets/round_{r:02d}.safetensors' for r in tickets}
+                     | {f'round_{r:02d}_{kind}.pth' for r in range(first + 1)
+                        for kind in ('best', 'last')})
 
 
-def check_work_dir(work_dir: str, out_dir: str, overwrite: bool, restart: bool = False
-                   ) -> List[str]:
+def check_work_dir(work_dir: str, out_dir: str, overwrite: bool,
+                   restart: frozenset = frozenset()) -> List[str]:
     """Refuse a work dir that holds an earlier search, unless ``overwrite``; writes nothing.
 
     Args:
-        restart: ``--resume`` was asked but the work dir has no checkpoint: a search killed
-            before its first checkpoint. Its files are replaced when they are only those of
-            round 0 (:data:`BEFORE_ROUND_1`); later ones are refused, saying so.
+        restart: When ``--resume`` was asked but the work dir has no checkpoint (a search
+            killed before its first checkpoint), what its first round writes
+            (:func:`first_round_files`): files within it are replaced, more are refused,
+            saying so. Empty otherwise.
 
     Returns:
         The earlier search's files (relative to ``out_dir``) that :func:`clear_work_dir` will
@@ -57,11 +65,12 @@ def check_work_dir(work_dir: str, out_dir: str, overwrite: bool, restart: bool =
     """
     found = earlier_search_files(out_dir)
     if found and not overwrite and restart:
-        if set(found) <= BEFORE_ROUND_1:
+        if set(found) <= restart:
             return found
         raise FileExistsError(
             f'IMPHook: --resume found no checkpoint in {work_dir}, but {out_dir} holds the files '
-            f'of a search that got past round 0 ({", ".join(found[:4])}): it was killed before '
+            f'of a search that got past its first round ({", ".join(found[:4])}): it was '
+            'killed before '
             'its first checkpoint, or its checkpoints were deleted, so it cannot be continued. '
             'Start it again with IMPHook(overwrite=True) (--cfg-options '
             'custom_hooks.<i>.overwrite=True), which deletes those files, or choose another '
@@ -111,12 +120,21 @@ def check_schedule(rate: float, rounds: int, sizes: Dict[str, int], mode: str,
         sizes: Weights per prunable tensor (name -> numel).
     """
     hint = 'lower rate or rounds (or widen the scope)'
-    if oneshot or mode == 'global':
-        total = sum(sizes.values())
+    total = sum(sizes.values())
+    if oneshot:  # each round prunes the dense weights to its sparsity
+        for rnd in range(1, rounds + 1):
+            pruned = count_to_prune(expected_sparsity(rate, rnd), total)
+            if pruned <= 0:
+                raise ValueError(f'IMPHook: round {rnd} of rate {rate} prunes no weight (of '
+                                 f'{total} in the scope); raise rate')
+            if pruned >= total:
+                raise ValueError(f'IMPHook: rate {rate} over {rounds} rounds prunes all {total} '
+                                 f'weights of the scope by round {rnd}; {hint}')
+        return
+    if mode == 'global':
         alive = total
         for rnd in range(1, rounds + 1):
-            pruned = (round(expected_sparsity(rate, rnd) * total) - (total - alive) if oneshot
-                      else count_to_prune(rate, alive))
+            pruned = count_to_prune(rate, alive)
             if pruned <= 0:
                 raise ValueError(f'IMPHook: round {rnd} of rate {rate} prunes no weight (of '
                                  f'{alive} alive in the scope); raise rate or lower rounds')
@@ -160,8 +178,8 @@ def check_replay(folder: str, rounds: int, rate: float, model: nn.Module,
     Every ``round_XX.safetensors`` for rounds 1..``rounds`` must exist, say it is of that round,
     have the sparsity ``rate`` gives after that many rounds (within 0.1 %), cover exactly the
     weights ``scope`` selects in ``model``, with their shapes, and keep only weights the round
-    before kept (the tickets of one search nest; those of two searches mixed in one folder do
-    not).
+    before kept (the tickets of one iterative search nest; those of two searches mixed in one
+    folder do not; one-shot tickets, with a ``target_sparsity`` in their card, are exempt).
 
     Raises:
         FileNotFoundError: if ``folder`` is not a folder.
@@ -189,7 +207,8 @@ def check_replay(folder: str, rounds: int, rate: float, model: nn.Module,
         misfit = _fit_problem(ticket, wanted)
         if misfit:
             problems.append(f'{name} does not fit the model: {misfit}')
-        elif before is not None:
+        elif before is not None and 'target_sparsity' not in ticket.card:
+            # (one-shot tickets, pruned each from the dense one, need not nest)
             revived = sum(int((ticket[k] & ~before[k]).sum()) for k in wanted)
             if revived:
                 problems.append(f'{name} keeps {revived} weights round_{rnd - 1:02d} pruned: the '

@@ -10,8 +10,8 @@ from mmengine.dist import broadcast_object_list, get_world_size
 from mmengine.hooks import Hook
 
 from ..core import MaskApplier, Ticket
+from ..core.options import flag
 from ..core.rewind import capture_state, restore_state
-from ..engine.options import flag
 from ..engine.runner_utils import (
     gradient_norm_readers,
     has_test,

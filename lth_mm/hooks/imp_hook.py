@@ -15,8 +15,8 @@ from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from ..core import CRITERIA, MODES, PruneScope, Ticket, weights_hash
 from ..core.atomic import atomic_write_bytes
 from ..core.early_bird import EarlyBird
+from ..core.options import check_prefixes, flag, integer, prefixes
 from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
-from ..engine.options import check_prefixes, flag, integer, prefixes
 from ..engine.round_report import format_table, plot_runs, write_summary
 from ..engine.runner_utils import (
     has_pretrained_init,
@@ -36,6 +36,7 @@ from ..engine.search_files import (
     check_work_dir,
     clear_work_dir,
     expected_sparsity,
+    first_round_files,
 )
 from .enforce import TicketEnforcingHook, format_seconds, masks_equal_across_ranks, progress_line
 
@@ -165,7 +166,7 @@ class IMPHook(TicketEnforcingHook):
                  mask_grads: Optional[bool] = None) -> None:
         super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
                          allow_other_ticket=allow_other_ticket)
-        if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        if integer(rounds, 'IMPHook: rounds') < 1:
             raise ValueError(f'IMPHook: rounds must be an integer >= 1, got {rounds!r}')
         if not isinstance(rate, (int, float)) or not 0.0 < rate < 1.0:
             raise ValueError(f'IMPHook: rate must be in (0, 1), got {rate!r}')
@@ -191,10 +192,9 @@ class IMPHook(TicketEnforcingHook):
                 raise ValueError(f'IMPHook: early_bird must be a dict of {sorted(EARLY_BIRD)}, '
                                  f'got {early_bird!r}')
             early_bird = dict(EARLY_BIRD, **early_bird)
-            interval = early_bird['interval']
-            if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+            if integer(early_bird['interval'], 'IMPHook: early_bird interval') < 1:
                 raise ValueError(f'IMPHook: early_bird interval must be an integer >= 1, got '
-                                 f'{interval!r}')
+                                 f"{early_bird['interval']!r}")
             if criterion != 'magnitude' or oneshot or masks_from:
                 raise ValueError('IMPHook: early_bird stops a round when its magnitude mask has '
                                  "settled: it needs criterion='magnitude', no oneshot and no "
@@ -265,8 +265,10 @@ class IMPHook(TicketEnforcingHook):
             self._stretch_loop(runner)
             self._losses = deque(maxlen=len(runner.train_loop.dataloader))
             if not resuming:  # deleted in before_train, once every check has passed
+                restart = (first_round_files(self.rounds, self.offset, self.oneshot)
+                           if resume_asked(runner) else frozenset())
                 self._clear_first = check_work_dir(runner.work_dir, self.out_dir,
-                                                   self.overwrite, restart=resume_asked(runner))
+                                                   self.overwrite, restart)
         super().before_run(runner)
 
     def _check_pretrained(self, runner: Any) -> None:
@@ -584,7 +586,10 @@ class IMPHook(TicketEnforcingHook):
         # The rewind point is stored once, beside the tickets; the checkpoint only says it exists.
         self._rewind_state = load_state(self._rewind_path()) if state['rewind_file'] else None
         self._rewind_digest = state.get('rewind_digest')
-        if self._rewind_state is not None and self._rewind_digest is not None \
+        if self._rewind_state is not None and self._rewind_digest is None:
+            # A checkpoint of lth_mm before the digest: checked from now on.
+            self._rewind_digest = _state_digest(self._rewind_state)
+        elif self._rewind_state is not None \
                 and _state_digest(self._rewind_state) != self._rewind_digest:
             raise ValueError(
                 f'IMPHook: {self._rewind_path()} is not the rewind point the search in '

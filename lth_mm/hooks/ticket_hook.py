@@ -9,8 +9,8 @@ from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
 from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_in
+from ..core.options import check_prefixes, flag, integer, prefixes
 from ..core.rewind import reinitialize
-from ..engine.options import check_prefixes, flag, integer, prefixes
 from ..engine.round_report import write_summary
 from ..engine.runner_utils import seeded_generator, unwrap_model
 from .enforce import TicketEnforcingHook, format_seconds, progress_line

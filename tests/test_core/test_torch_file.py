@@ -179,3 +179,14 @@ def test_a_truncated_file_with_code_is_unreadable_even_with_the_opt_in(tmp_path)
             with pytest.raises(ValueError, match='cut.pth is not a readable PyTorch file') as err:
                 load_torch_file(path, allow_pickle=allow_pickle)
             assert not isinstance(err.value, UnsafeFileError)
+
+
+@pytest.mark.parametrize('protocol', [4, 5])
+def test_a_whole_file_of_a_newer_pickle_protocol_needs_the_opt_in_not_corrupt(tmp_path, protocol):
+    # torch's restricted unpickler refuses protocol 4/5 framing without naming a global; such a
+    # file is whole, so it is one to opt in for, not a damaged one.
+    path = tmp_path / 'p.pth'
+    torch.save({'w': torch.ones(3)}, path, pickle_protocol=protocol)
+    with pytest.raises(UnsafeFileError, match='allow_pickle=True'):
+        load_torch_file(path)
+    assert torch.equal(load_torch_file(path, allow_pickle=True)['w'], torch.ones(3))

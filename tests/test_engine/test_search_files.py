@@ -16,6 +16,7 @@ from lth_mm.engine.search_files import (
     check_schedule,
     check_work_dir,
     clear_work_dir,
+    first_round_files,
 )
 
 
@@ -83,6 +84,22 @@ def _search_folder(folder: Path, model: nn.Module, rounds: int = 2) -> Path:
     return folder
 
 
+def test_one_shot_tickets_need_not_nest(tmp_path):
+    """One-shot random tickets are each drawn from the dense ticket: they do not nest, and a
+    replay of such a search is fine."""
+    model = _model((3, 8, 8))
+    folder = tmp_path / 'omp'
+    folder.mkdir()
+    dense = Ticket.dense(model)
+    for rnd in (1, 2):
+        ticket = dense.prune_to(model, 1 - 0.5 ** rnd, 'random',
+                                generator=torch.Generator().manual_seed(rnd))
+        ticket.card['round'] = rnd
+        ticket.save(folder / f'round_{rnd:02d}.safetensors')
+    assert [round(s, 2) for s, _ in check_replay(str(folder), 2, 0.5, model, PruneScope())] == [
+        0.5, 0.75]
+
+
 def test_replay_refuses_the_tickets_of_two_searches_mixed(tmp_path):
     model = _model((3, 8, 8))
     first = _search_folder(tmp_path / 'a', model)
@@ -123,12 +140,25 @@ def test_the_work_dir_check_writes_nothing_and_clearing_comes_apart(tmp_path):
     assert not (work / 'imp').exists() and not (work / 'epoch_1.pth').exists()
 
 
-def test_resume_without_a_checkpoint_restarts_only_a_round_0(tmp_path):
+def test_what_a_first_round_writes():
+    assert first_round_files(3, 0, False) == {
+        'rewind.safetensors', 'tickets/round_00.safetensors', 'round_00_best.pth',
+        'round_00_last.pth'}
+    # Without the dense round, round 1's ticket is written before any training; one-shot
+    # pruning of the starting weights writes every round's.
+    assert first_round_files(3, 1, False) - first_round_files(3, 0, False) == {
+        'tickets/round_01.safetensors', 'round_01_best.pth', 'round_01_last.pth'}
+    assert 'tickets/round_03.safetensors' in first_round_files(3, 1, True)
+
+
+def test_resume_without_a_checkpoint_restarts_only_a_first_round(tmp_path):
+    restart = first_round_files(2, 0, False)
     early = _earlier_search(tmp_path / 'a', ['tickets/round_00.safetensors',
-                                             'rewind.safetensors'])
-    assert check_work_dir(str(early), str(early / 'imp'), False, restart=True) == [
-        'rewind.safetensors', 'tickets/round_00.safetensors']
+                                             'rewind.safetensors', 'round_00_best.pth'])
+    assert check_work_dir(str(early), str(early / 'imp'), False, restart) == [
+        'rewind.safetensors', 'round_00_best.pth', 'tickets/round_00.safetensors']
     later = _earlier_search(tmp_path / 'b', ['tickets/round_00.safetensors',
                                              'tickets/round_01.safetensors', 'summary.json'])
-    with pytest.raises(FileExistsError, match='--resume found no checkpoint .* got past round 0'):
-        check_work_dir(str(later), str(later / 'imp'), False, restart=True)
+    with pytest.raises(FileExistsError, match='--resume found no checkpoint .* got past its '
+                                              'first round'):
+        check_work_dir(str(later), str(later / 'imp'), False, restart)

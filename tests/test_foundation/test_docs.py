@@ -93,11 +93,12 @@ def test_cfg_options_parse_as_mmengine_parses_them(doc: Path) -> None:
         assert set(options) == {token.split('=', 1)[0] for token in tokens}
 
 
-def _hook_arguments(hook_type: str) -> set[str]:
+def _hook_arguments(hook_type: str) -> dict[str, inspect.Parameter]:
     register_all_modules(init_default_scope=False)
     cls = HOOKS.get(hook_type)
     assert cls is not None, f'hook type {hook_type!r} is not registered'
-    return set(inspect.signature(cls.__init__).parameters) - {'self'}
+    return {name: p for name, p in inspect.signature(cls.__init__).parameters.items()
+            if name != 'self'}
 
 
 def _commands_with_hook_options() -> list[tuple[str, str, list[str]]]:
@@ -135,8 +136,12 @@ def test_hook_options_name_arguments_of_the_configs_hooks(doc: str, config: str,
         argument = argument.split('=')[0]
         assert int(index) < len(hooks), f'{doc}: {config} has no custom_hooks.{index} ({token})'
         hook_type = hooks[int(index)]['type']
-        assert argument in _hook_arguments(hook_type), (
-            f'{doc}: {token}: {hook_type} has no argument {argument!r}')
+        arguments = _hook_arguments(hook_type)
+        assert argument in arguments, f'{doc}: {token}: {hook_type} has no argument {argument!r}'
+        if isinstance(arguments[argument].default, bool) and token.count('.') == 2:
+            # An on/off option takes only True or False (overwrite=yes is refused).
+            assert isinstance(_parse([token])[token.split('=')[0]], bool), (
+                f'{doc}: {token}: {hook_type}.{argument} takes True or False')
 
 
 def test_every_benchmark_script_is_listed() -> None:

@@ -55,7 +55,6 @@ def test_train_resume_work_dir_and_options(train_tool: ModuleType, config: Path)
     cfg = merged(train_tool, [config, '--resume', '--work-dir', 'w',
                               '--cfg-options', 'optim_wrapper.optimizer.lr=0.5'])
     assert (cfg.get('resume', False), cfg.work_dir) == (False, 'w')
-    assert cfg.lth_mm_resume_found_nothing is True  # what the hooks see of the --resume
     assert cfg.optim_wrapper.optimizer.lr == 0.5
     cfg = merged(train_tool, [config, '--resume', 'w/epoch_2.pth'])
     assert (cfg.resume, cfg.load_from) == (True, 'w/epoch_2.pth')

@@ -3,6 +3,7 @@ passed, options given as strings on the command line are refused, resumes that w
 searches are refused, and early-bird rounds respect the rewind point."""
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Dict
@@ -13,7 +14,7 @@ import torch
 from lth_mm.core import Ticket, TicketMismatchError
 from lth_mm.core.rewind import load_state, save_state
 
-from .conftest import build_runner, imp_hook, tiny_cfg
+from .conftest import ROOT, build_runner, imp_hook, tiny_cfg, write_config
 
 IMP = dict(type='IMPHook', rounds=1, rate=0.5, metric='accuracy/top1')
 RESUMABLE = {'default_hooks.checkpoint.max_keep_ckpts': -1}
@@ -172,19 +173,27 @@ def test_resume_refuses_replay_tickets_that_changed_and_another_seed(tmp_path):
         build_runner(tiny_cfg(work, [replay], resume=True)).train()
 
 
-@pytest.mark.parametrize('asked', [
-    dict(resume=True),  # the Python API
-    dict(resume=False, lth_mm_resume_found_nothing=True),  # tools/train.py --resume
-])
-def test_resume_of_a_search_killed_before_its_first_checkpoint_starts_it_again(tmp_path, asked):
+@pytest.mark.parametrize('how', ['python', 'train.py', 'no dense round'])
+def test_resume_of_a_search_killed_before_its_first_checkpoint_starts_it_again(tmp_path, how):
+    hook = dict(IMP, train_dense_round=False) if how == 'no dense round' else dict(IMP)
     reference = tmp_path / 'reference'
-    build_runner(tiny_cfg(reference, [dict(IMP)])).train()
+    build_runner(tiny_cfg(reference, [hook])).train()
     work = tmp_path / 'work'
     with pytest.raises(RuntimeError, match='simulated'):
-        build_runner(tiny_cfg(work, [dict(IMP), dict(type='CrashAtEpoch', epoch=0)])).train()
+        build_runner(tiny_cfg(work, [hook, dict(type='CrashAtEpoch', epoch=0)])).train()
     assert (work / 'imp' / 'tickets' / 'round_00.safetensors').exists()
     assert not list(work.glob('epoch_*.pth'))
-    build_runner(tiny_cfg(work, [dict(IMP)], **asked)).train()
+    if how == 'train.py':  # --resume finds no checkpoint and says so to the hooks
+        spec = importlib.util.spec_from_file_location('lth_mm_tools_train_restart',
+                                                      ROOT / 'tools' / 'train.py')
+        train = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(train)
+        config = write_config(tmp_path / 'cfg.py', tiny_cfg(work, [hook]))
+        train.main([str(config), '--work-dir', str(work), '--resume'])
+        # Not in the config mmengine dumps (work_dir/cfg.py): a run from it did not ask.
+        assert 'resume_found_nothing' not in (work / 'cfg.py').read_text()
+    else:
+        build_runner(tiny_cfg(work, [hook], resume=True)).train()
     assert digests(work) == digests(reference)
 
 

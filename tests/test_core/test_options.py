@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from lth_mm.engine.options import check_prefixes, flag, integer, prefixes
+from lth_mm.core.options import check_prefixes, flag, integer, prefixes
 
 
 @pytest.mark.parametrize('value', [True, False])

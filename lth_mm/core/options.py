@@ -1,4 +1,5 @@
-"""Checks of hook and initializer options as configs and ``--cfg-options`` give them.
+"""Checks of options as configs and ``--cfg-options`` give them (plain Python, used by the core
+and the hooks alike).
 
 ``--cfg-options custom_hooks.0.overwrite=no`` gives the string ``'no'``, which ``bool()`` reads
 as true, and ``keep_prefixes=backbone.layer4`` gives a string, which ``tuple()`` splits into
