@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
+    finished = False
     try:
         main()
+        finished = True
     finally:
-        end_distributed()
+        end_distributed(finished)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import glob
 import os.path as osp
 import random
@@ -41,15 +42,23 @@ def _optimizers(runner: Any) -> list:
     return [w.optimizer for w in wrappers]
 
 
-def end_distributed() -> None:
-    """Destroy the default process group if one was started (``--launcher pytorch``/``slurm``).
+def end_distributed(finished: bool = True) -> None:
+    """Destroy the process groups if they were started (``--launcher pytorch``/``slurm``).
 
-    This joins the backend's threads before the interpreter exits; left to the exit, gloo's can
-    abort a process that has finished all its work ("terminate called without an active
-    exception", exit code -6), and the launcher then fails the whole run.
+    Left to the interpreter's exit, gloo's threads can abort a process that has finished all its
+    work ("terminate called without an active exception", exit code -6), and the launcher then
+    fails the whole run. So: when every rank ``finished``, wait for all of them (a barrier: no
+    rank tears down while another still talks to it; skipped after an error, where a peer may
+    never arrive); free what still holds the group (the DDP wrapper's reducer, in reference
+    cycles) while the interpreter is whole; destroy the groups.
     """
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return
+    if finished:
+        torch.distributed.barrier()
+    gc.collect()
+    torch.distributed.destroy_process_group()
+    gc.collect()
 
 
 def gradient_norm_readers(runner: Any) -> list:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 import torch
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.engine.optimizers import LARS, Lamb
@@ -55,3 +56,20 @@ def test_end_distributed_destroys_the_group_once(tmp_path):
     end_distributed()
     assert not dist.is_initialized()
     end_distributed()
+
+
+@pytest.mark.parametrize('finished', [True, False])
+def test_end_distributed_waits_for_the_others_only_after_a_clean_run(tmp_path, monkeypatch,
+                                                                       finished):
+    """After an error a peer may never reach the barrier: the teardown must not wait for it."""
+    import torch.distributed as dist
+
+    from lth_mm.engine.runner_utils import end_distributed
+
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+                            world_size=1)
+    calls = []
+    real_barrier = dist.barrier
+    monkeypatch.setattr(dist, 'barrier', lambda *a, **k: (calls.append(1), real_barrier())[1])
+    end_distributed(finished)
+    assert calls == ([1] if finished else []) and not dist.is_initialized()
