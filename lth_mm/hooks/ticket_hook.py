@@ -12,7 +12,8 @@ from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_i
 from ..core.options import check_prefixes, flag, integer, prefixes
 from ..core.rewind import reinitialize
 from ..engine.round_report import write_summary
-from ..engine.runner_utils import seeded_generator, unwrap_model
+from ..engine.runner_utils import is_training, resume_source, seeded_generator, unwrap_model
+from ..engine.search_files import clear_work_dir
 from .enforce import TicketEnforcingHook, format_seconds, progress_line
 
 #: Where a checkpoint keeps the time the run has trained so far.
@@ -63,6 +64,9 @@ class TicketHook(TicketEnforcingHook):
         allow_pickle: Read an original-code mask file by full unpickling when it holds more
             than plain data (runs code from the file: only for files you trust).
         mask_grads: See :class:`TicketEnforcingHook`.
+        overwrite: Delete the files of a transfer of another ticket in the work dir (its
+            ``ticket/`` folder and checkpoints) before training; without it such a work dir is
+            refused. A re-run of the same ticket needs no overwrite.
     """
 
     def __init__(self, ticket: str, key_map: Optional[str] = 'auto', prefix: str = '',
@@ -70,7 +74,8 @@ class TicketHook(TicketEnforcingHook):
                  reinit_prefixes: Sequence[str] = (), seed: int = 0, strict: bool = False,
                  metric: Optional[str] = None, rule: Optional[str] = None,
                  test_best: bool = True, allow_other_ticket: bool = False,
-                 allow_pickle: bool = False, mask_grads: Optional[bool] = None) -> None:
+                 allow_pickle: bool = False, mask_grads: Optional[bool] = None,
+                 overwrite: bool = False) -> None:
         super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
                          allow_other_ticket=allow_other_ticket)
         if not isinstance(ticket, str) or not ticket or ticket == '???':
@@ -91,6 +96,8 @@ class TicketHook(TicketEnforcingHook):
         self.reinit_prefixes = prefixes(reinit_prefixes, 'TicketHook: reinit_prefixes')
         self.seed = integer(seed, 'TicketHook: seed')
         self.strict = flag(strict, 'TicketHook: strict')
+        self.overwrite = flag(overwrite, 'TicketHook: overwrite')
+        self._clear_first = False
         self.allow_pickle = pickle_opt_in(allow_pickle, 'TicketHook: allow_pickle')
         self._started = time.time()
 
@@ -145,10 +152,34 @@ class TicketHook(TicketEnforcingHook):
         check_prefixes(self.reinit_prefixes, [f'{n}.' for n, _ in model.named_modules() if n],
                        'TicketHook: reinit_prefixes', f'module of {type(model).__name__}')
         self._loaded = self.load_ticket(model)
+        self._clear_first = False
+        if is_training(runner) and resume_source(runner) is None:
+            self._clear_first = self._check_work_dir(runner)
         runner.logger.info(f'TicketHook: {self.ticket_path}: {self._loaded!r}'
                            + (' (randomized)' if self.randomize else '')
                            + (' (reversed)' if self.reverse else ''))
         super().before_run(runner)
+
+    def _check_work_dir(self, runner: Any) -> bool:
+        """Refuse a work dir holding a transfer of another ticket (its checkpoints would sit
+        beside this run's), unless ``overwrite``; True when its files are to be deleted."""
+        earlier = self._trained_path(runner)
+        if not osp.isfile(earlier):
+            return False
+        try:
+            digest = Ticket.load(earlier).digest()
+        except ValueError:
+            digest = 'unreadable'
+        if digest == self._loaded.digest():
+            return False  # the same transfer again
+        if self.overwrite:
+            return True
+        raise FileExistsError(
+            f'TicketHook: the work dir {runner.work_dir} holds a transfer of another ticket '
+            f'({earlier}: {digest}; this run trains {self._loaded.digest()}), whose '
+            'checkpoints would sit beside this run\'s. Choose another --work-dir, resume that '
+            'run with --resume, or set overwrite=True (--cfg-options '
+            'custom_hooks.<i>.overwrite=True) to delete its ticket/ folder and checkpoints first.')
 
     def loaded_ticket(self, runner: Any, loaded: Optional[Ticket]) -> None:
         """Weights must have been trained under this ticket, or be dense at the start of a run."""
@@ -177,6 +208,11 @@ class TicketHook(TicketEnforcingHook):
 
     def before_train(self, runner: Any) -> None:
         if not self._resumed:
+            if self._clear_first:  # overwrite=True, every check passed, the weights loaded
+                runner.logger.info('TicketHook: overwrite=True: deleting the earlier transfer '
+                                   f'in {runner.work_dir} (ticket/ and checkpoints)')
+                clear_work_dir(runner.work_dir, osp.dirname(self._trained_path(runner)))
+                self._clear_first = False
             if self.reinit or self.reinit_prefixes:
                 reinitialize(unwrap_model(runner), self.seed, self.reinit_prefixes or None)
             self._started = time.time()

@@ -147,6 +147,31 @@ def test_strict_covers_tickets_that_do_not_know_their_scope(tmp_path):
     runner.test()
 
 
+def test_a_transfer_of_another_ticket_refuses_the_work_dir(tmp_path):
+    model = _model(tmp_path)
+    first, second = (Ticket.dense(model).prune(model, 0.5, criterion='random',
+                                               generator=torch.Generator().manual_seed(seed))
+                     for seed in (1, 2))
+    for name, ticket in (('a', first), ('b', second)):
+        ticket.save(tmp_path / f'{name}.safetensors')
+    work = tmp_path / 'work'
+
+    def transfer(name: str, **hook):
+        build_runner(tiny_cfg(work, [dict(type='TicketHook', ticket=str(tmp_path / name),
+                                          **hook)], epochs=1)).train()
+
+    transfer('a.safetensors')
+    before = snapshot(work)
+    with pytest.raises(FileExistsError, match='holds a transfer of another ticket .*'
+                                              'overwrite=True'):
+        transfer('b.safetensors')
+    assert snapshot(work) == before
+    transfer('a.safetensors')  # the same transfer again: fine
+    transfer('b.safetensors', overwrite=True)
+    assert Ticket.load(work / 'ticket' / 'ticket.safetensors') == second
+    assert sorted(p.name for p in work.glob('epoch_*.pth')) == ['epoch_1.pth']
+
+
 # Resumes that would mix two searches --------------------------------------------------------------
 def test_resume_refuses_replay_tickets_that_changed_and_another_seed(tmp_path):
     model = _model(tmp_path)
