@@ -22,7 +22,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
-from lth_mm.engine.runner_utils import end_distributed
+from lth_mm.engine.runner_utils import run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,9 +79,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    finished = False
-    try:
-        main()
-        finished = True
-    finally:
-        end_distributed(finished)
+    run_main(main)

@@ -20,7 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
-from lth_mm.engine.runner_utils import RESUME_FOUND_NOTHING, end_distributed, latest_checkpoint
+from lth_mm.engine.runner_utils import RESUME_FOUND_NOTHING, latest_checkpoint, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -108,9 +108,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    finished = False
-    try:
-        main()
-        finished = True
-    finally:
-        end_distributed(finished)
+    run_main(main)

@@ -11,8 +11,10 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from .atomic import atomic_write_bytes
+from .options import check_prefixes
 
-__all__ = ['capture_state', 'restore_state', 'save_state', 'load_state', 'reinitialize']
+__all__ = ['capture_state', 'check_prefixes_match', 'restore_state', 'save_state', 'load_state',
+           'reinitialize']
 
 PathLike = Union[str, os.PathLike]
 
@@ -72,6 +74,18 @@ def load_state(path: PathLike) -> Dict[str, torch.Tensor]:
             return st_load(handle.read())
     except (OSError, SafetensorError) as err:
         raise ValueError(f'cannot read rewind state {path}: {err}') from err
+
+
+def check_prefixes_match(model: nn.Module, owner: str, keep_prefixes: Sequence[str] = (),
+                         reinit_prefixes: Sequence[str] = ()) -> None:
+    """Refuse prefixes that select nothing, matched as :func:`restore_state` matches
+    ``keep_prefixes`` (state-dict keys) and :func:`reinitialize` its ``prefixes`` (module
+    names with a trailing dot); ``owner`` names the option's hook in the error."""
+    kind = type(model).__name__
+    check_prefixes(tuple(keep_prefixes), list(model.state_dict()), f'{owner}: keep_prefixes',
+                   f'state-dict key of {kind}')
+    check_prefixes(tuple(reinit_prefixes), [f'{n}.' for n, _ in model.named_modules() if n],
+                   f'{owner}: reinit_prefixes', f'module of {kind}')
 
 
 def reinitialize(model: nn.Module, seed: int, prefixes: Optional[Iterable[str]] = None) -> None:

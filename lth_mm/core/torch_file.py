@@ -100,8 +100,8 @@ def _unreadable(path: str | os.PathLike, err: BaseException, how: str = '',
                 detail: str | None = None) -> ValueError:
     """The error for a file torch cannot read: truncated, corrupt or of another format."""
     if detail is None:
-        # torch wraps the unpickler's own message in advice to load with weights_only=False,
-        # which is wrong for a damaged file: keep only the message.
+        # torch wraps the unpickler's own message in advice to turn its restricted loading
+        # off, which is wrong for a damaged file: keep only the message.
         detail = str(err).split('WeightsUnpickler error:')[-1].split('Check the documentation')[0]
         detail = f'{type(err).__name__}: {" ".join(detail.split())[:200]}'
     return ValueError(f'{path} is not a readable PyTorch file{how}: truncated, corrupt or of '

@@ -7,7 +7,7 @@ import gc
 import glob
 import os.path as osp
 import random
-from typing import Any, Dict, Iterator, Optional, Set
+from typing import Any, Callable, Dict, Iterator, Optional, Set
 
 import numpy as np
 import torch
@@ -21,8 +21,7 @@ from torch import nn
 __all__ = ['unwrap_model', 'reset_optimizer', 'rebuild_param_schedulers', 'reset_best_checkpoint',
            'end_distributed', 'gradient_norm_readers', 'has_pretrained_init', 'has_test',
            'is_training', 'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_asked',
-           'resume_source', 'RESUME_FOUND_NOTHING',
-           'validation_due']
+           'resume_source', 'run_main', 'RESUME_FOUND_NOTHING', 'validation_due']
 
 #: Optimizers whose step for one weight reads the gradients of others (lowercased class names,
 #: subclasses included): the trust ratios of LARS and Lamb (MMPretrain's ``LARS`` and ``Lamb``,
@@ -59,6 +58,17 @@ def end_distributed(finished: bool = True) -> None:
     gc.collect()
     torch.distributed.destroy_process_group()
     gc.collect()
+
+
+def run_main(main: Callable[[], Any]) -> None:
+    """Run a tool's ``main`` and end the distributed run after it, telling
+    :func:`end_distributed` whether it finished (tools/train.py and tools/test.py)."""
+    finished = False
+    try:
+        main()
+        finished = True
+    finally:
+        end_distributed(finished)
 
 
 def gradient_norm_readers(runner: Any) -> list:

@@ -15,8 +15,15 @@ from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from ..core import CRITERIA, MODES, PruneScope, Ticket, weights_hash
 from ..core.atomic import atomic_write_bytes
 from ..core.early_bird import EarlyBird
-from ..core.options import check_prefixes, flag, integer, prefixes
-from ..core.rewind import capture_state, load_state, reinitialize, restore_state, save_state
+from ..core.options import flag, integer, prefixes
+from ..core.rewind import (
+    capture_state,
+    check_prefixes_match,
+    load_state,
+    reinitialize,
+    restore_state,
+    save_state,
+)
 from ..engine.round_report import format_table, plot_runs, write_summary
 from ..engine.runner_utils import (
     has_pretrained_init,
@@ -232,8 +239,8 @@ class IMPHook(TicketEnforcingHook):
         self._round_start = 0  # the epoch (iteration) the current round started at
         self._cut = 0  # epochs (iterations) early-bird rounds did not train
         self._stopped_early = False
-        self._clear_first: List[str] = []
-        self._rewind_digest: Optional[str] = None  # an earlier search's files overwrite deletes
+        self._clear_first: List[str] = []  # an earlier search's files, deleted in before_train
+        self._rewind_digest: Optional[str] = None  # of the rewind point, travels in checkpoints
 
     # Set-up ------------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
@@ -248,10 +255,7 @@ class IMPHook(TicketEnforcingHook):
             resuming = resume_source(runner) is not None
             if not resuming:
                 self._check_pretrained(runner)
-            check_prefixes(self.keep_prefixes, list(model.state_dict()), 'IMPHook: keep_prefixes',
-                           f'state-dict key of {type(model).__name__}')
-            check_prefixes(self.reinit_prefixes, [f'{n}.' for n, _ in model.named_modules() if n],
-                           'IMPHook: reinit_prefixes', f'module of {type(model).__name__}')
+            check_prefixes_match(model, 'IMPHook', self.keep_prefixes, self.reinit_prefixes)
             if self.masks_from:
                 check_outside(self.masks_from, self.out_dir)
                 self._replayed = check_replay(self.masks_from, self.rounds, self.rate, model,

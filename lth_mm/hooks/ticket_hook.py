@@ -9,8 +9,8 @@ from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
 from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_in
-from ..core.options import check_prefixes, flag, integer, prefixes
-from ..core.rewind import reinitialize
+from ..core.options import flag, integer, prefixes
+from ..core.rewind import check_prefixes_match, reinitialize
 from ..engine.round_report import write_summary
 from ..engine.runner_utils import is_training, resume_source, seeded_generator, unwrap_model
 from ..engine.search_files import clear_work_dir
@@ -149,8 +149,7 @@ class TicketHook(TicketEnforcingHook):
     def before_run(self, runner: Any) -> None:
         """Fail early on a ticket that does not fit the model."""
         model = unwrap_model(runner)
-        check_prefixes(self.reinit_prefixes, [f'{n}.' for n, _ in model.named_modules() if n],
-                       'TicketHook: reinit_prefixes', f'module of {type(model).__name__}')
+        check_prefixes_match(model, 'TicketHook', reinit_prefixes=self.reinit_prefixes)
         self._loaded = self.load_ticket(model)
         self._clear_first = False
         if is_training(runner) and resume_source(runner) is None:

@@ -73,3 +73,18 @@ def test_end_distributed_waits_for_the_others_only_after_a_clean_run(tmp_path, m
     monkeypatch.setattr(dist, 'barrier', lambda *a, **k: (calls.append(1), real_barrier())[1])
     end_distributed(finished)
     assert calls == ([1] if finished else []) and not dist.is_initialized()
+
+
+def test_run_main_tells_the_teardown_whether_the_tool_finished(monkeypatch):
+    from lth_mm.engine import runner_utils
+
+    seen = []
+    monkeypatch.setattr(runner_utils, 'end_distributed', seen.append)
+    runner_utils.run_main(lambda: None)
+
+    def fails():
+        raise RuntimeError('boom')
+
+    with pytest.raises(RuntimeError, match='boom'):
+        runner_utils.run_main(fails)
+    assert seen == [True, False]
