@@ -310,6 +310,11 @@ class IMPHook(TicketEnforcingHook):
         if self.rewind == 'rewind_lt' and self.rewind_at >= self.length:
             raise ValueError(f'IMPHook: rewind_at={self.rewind_at} is not inside round 0 '
                              f'({self.length} {self.unit})')
+        if self.rewind != 'rewind_lt' and self.rewind_at:
+            # Not an error: `--cfg-options custom_hooks.0.rewind=lt` on a rewind_lt config must run.
+            runner.logger.warning(f"IMPHook: rewind_at={self.rewind_at} is read by "
+                                  f"rewind='rewind_lt' only; with rewind={self.rewind!r} it is "
+                                  'ignored')
         pruning = (f'replaying the tickets of {self.masks_from} (sparsities '
                    + ', '.join(f'{100 * s:.2f}' for s, _ in self._replayed) + ' %)'
                    if self.masks_from else

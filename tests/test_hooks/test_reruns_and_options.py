@@ -250,3 +250,17 @@ def test_resume_refuses_a_rewind_point_that_was_replaced(tmp_path):
     save_state(path, state)  # the search's own file back: the resume goes on
     build_runner(tiny_cfg(work, [dict(IMP)], resume=True)).train()
     assert len(digests(work)) == 2
+
+
+def test_rewind_at_without_rewind_lt_is_named_in_the_log(tmp_path):
+    """rewind_at only means something to rewind='rewind_lt'; elsewhere it was ignored silently."""
+    said = {}
+    for rewind, rewind_at in (('lt', 1), ('rewind_lt', 1), ('lt', 0)):
+        runner = build_runner(tiny_cfg(tmp_path / f'{rewind}_{rewind_at}',
+                                       [dict(IMP, rewind=rewind, rewind_at=rewind_at)]))
+        assert runner.train_loop is not None  # train() builds it before before_run
+        imp_hook(runner).before_run(runner)
+        said[rewind, rewind_at] = Path(runner.log_dir, f'{runner.timestamp}.log').read_text()
+    assert ("IMPHook: rewind_at=1 is read by rewind='rewind_lt' only; with rewind='lt' it is "
+            'ignored') in said['lt', 1]
+    assert 'is read by' not in said['rewind_lt', 1] + said['lt', 0]
