@@ -108,6 +108,8 @@ class KeyMapReport:
         ignored: Source key -> reason, for keys dropped on purpose (momentum encoders, queues,
             ``skip``).
         unmatched: Source key -> reason, for keys with no counterpart in the destination.
+        unused_skip: ``skip`` entries under which no source key lies: a misspelt name, or a
+            part this checkpoint does not have (a backbone-only file has no ``fc``).
     """
 
     src: str
@@ -116,6 +118,7 @@ class KeyMapReport:
     missing: list[str] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)
     unmatched: dict[str, str] = field(default_factory=dict)
+    unused_skip: list[str] = field(default_factory=list)
 
     def summary(self, n: int = 3) -> str:
         """Counts, then the first ``n`` keys of each kind grouped by reason, for logging."""
@@ -129,6 +132,9 @@ class KeyMapReport:
             for key, reason in table.items():
                 groups.setdefault(reason, []).append(key)
             lines += [f'  {kind} ({reason}): {_first(keys, n)}' for reason, keys in groups.items()]
+        if self.unused_skip:
+            lines.append(f'  skip entries that matched no key: {self.unused_skip} (canonical '
+                         "torchvision names such as 'conv1', 'bn1', 'layer4', 'fc')")
         return '\n'.join(lines)
 
     __str__ = summary
@@ -242,8 +248,11 @@ def _no_counterpart(ckey: str, has_fc: bool, deep_stem: bool, mlp: bool = False,
 
 def _canonical(keys: Iterable[str], src: Scheme, skip: Sequence[str], report: KeyMapReport
                ) -> dict[str, str]:
-    """Map source keys to canonical names (canonical -> source); fill ignored/unmatched."""
+    """Map source keys to canonical names (canonical -> source); fill ignored/unmatched and
+    unused_skip. A ``skip`` entry may end in a dot (``'fc.'`` is ``'fc'``)."""
     out: dict[str, str] = {}
+    skip = [s.rstrip('.') for s in skip]
+    used: set[str] = set()
     for key in keys:
         reason = next((r for p, r in src.ignore if _under(key, p)), None)
         if reason is not None:
@@ -256,12 +265,15 @@ def _canonical(keys: Iterable[str], src: Scheme, skip: Sequence[str], report: Ke
         else:
             report.unmatched[key] = f'not part of the ResNet backbone ({key.split(".")[0]}.*)'
             continue
-        if any(_under(ckey, s) for s in skip):
+        hits = [s for s in skip if _under(ckey, s)]
+        if hits:
+            used.update(hits)
             report.ignored[key] = f'skipped (skip={tuple(skip)})'
         elif ckey in out:
             raise KeyMapError(f'{out[ckey]!r} and {key!r} both map onto {ckey!r}')
         else:
             out[ckey] = key
+    report.unused_skip = [s for s in skip if s not in used]
     return out
 
 

@@ -43,7 +43,8 @@ class MappedPretrainedInit:
         src: The checkpoint's naming scheme, or ``'auto'`` to detect it.
         dst: The module's naming scheme, or ``'auto'``.
         skip: Canonical (torchvision) key prefixes left at their initialisation; the paper's
-            transfer skips ``('conv1', 'fc')``.
+            transfer skips ``('conv1', 'fc')``. The log line names entries that matched no
+            key of the checkpoint (misspelt, or a part the file does not hold).
         allow_pickle: Read a local file that holds more than plain data by full unpickling,
             which runs code from it: only for files you trust.
     """

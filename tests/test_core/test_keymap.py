@@ -232,6 +232,18 @@ def test_simclr_into_mmpretrain_new_classifier(ckpt, tv, models):
     assert report.missing == ['head.fc.weight', 'head.fc.bias']
     assert set(report.ignored) == {'fc.weight', 'fc.bias'}
     assert all('skipped' in r for r in report.ignored.values())
+    assert report.unused_skip == [] and 'matched no key' not in report.summary()
+
+
+def test_skip_entries_that_match_nothing_are_reported(ckpt, models):
+    """A misspelt skip entry left the layer it meant loaded, and nothing said so; a trailing
+    dot ('fc.', as keep_prefixes are written) matched no key at all."""
+    model = models['mmpretrain']
+    path = ckpt('simclr')
+    report = load_pretrained(model, path, skip=('fc.', 'layer5', 'conv1'))
+    assert set(report.ignored) == {'fc.weight', 'fc.bias', 'conv1.weight'}
+    assert report.unused_skip == ['layer5']
+    assert "skip entries that matched no key: ['layer5']" in report.summary()
 
 
 def test_torchvision_into_resnet_cifar_stem_mismatch(ckpt, tv, models):
