@@ -3,6 +3,10 @@
 # GPUS processes on this node under torchrun (gloo on a CPU-only machine). Environment: PYTHON
 # (default: the project's .venv), NNODES, NODE_RANK, MASTER_ADDR, PORT.
 set -euo pipefail
+if [ $# -lt 3 ]; then
+  echo "usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [ARGS of tools/test.py]" >&2
+  exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

@@ -3,6 +3,10 @@
 # GPUS processes on this node under torchrun (gloo on a CPU-only machine). Environment: PYTHON
 # (default: the project's .venv), NNODES, NODE_RANK, MASTER_ADDR, PORT.
 set -euo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: tools/dist_train.sh CONFIG GPUS [ARGS of tools/train.py]" >&2
+  exit 2
+fi
 CONFIG=$1
 GPUS=$2
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

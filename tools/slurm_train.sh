@@ -3,26 +3,9 @@
 # Environment: GPUS (default 8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS, PYTHON
 # (default: the project's .venv).
 set -euo pipefail
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-WORK_DIR=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${PYTHON:-}" ]; then
-  if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON=$ROOT/.venv/bin/python; else PYTHON=python; fi
+if [ $# -lt 4 ]; then
+  echo "usage: tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [ARGS of tools/train.py]" >&2
+  exit 2
 fi
-read -r -a SRUN_EXTRA <<< "${SRUN_ARGS:-}"
-
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" \
-  --job-name="$JOB_NAME" \
-  --gres=gpu:"$GPUS_PER_NODE" \
-  --ntasks="$GPUS" \
-  --ntasks-per-node="$GPUS_PER_NODE" \
-  --cpus-per-task="$CPUS_PER_TASK" \
-  --kill-on-bad-exit=1 \
-  "${SRUN_EXTRA[@]}" \
-  "$PYTHON" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" --launcher=slurm "${@:5}"
+exec bash "$(dirname "$0")/_slurm.sh" "$1" "$2" train.py "$3" --work-dir="$4" --launcher=slurm \
+  "${@:5}"

@@ -103,3 +103,53 @@ def test_test_out_must_be_a_pickle_file(eval_tool: ModuleType, config: Path,
         eval_tool.parse_args([str(config), 'ckpt.pth', '--out', 'preds.json'])
     assert 'name the file .pkl or .pickle' in capsys.readouterr().err
     assert eval_tool.parse_args([str(config), 'ckpt.pth', '--out', 'preds.pkl']).out == 'preds.pkl'
+
+
+@pytest.mark.parametrize('script, tool, positional', [
+    ('slurm_train.sh', 'train.py', ['WORK']),
+    ('slurm_test.sh', 'test.py', ['CKPT']),
+])
+def test_slurm_scripts_hand_srun_a_command_the_tool_accepts(
+        script: str, tool: str, positional: list, config: Path, tmp_path: Path) -> None:
+    """The slurm scripts run under a stand-in ``srun`` that writes down its arguments: srun gets
+    the job's shape, and the tool (tools/train.py or tools/test.py) parses the rest."""
+    import os
+    import subprocess
+
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    fake = bin_dir / 'srun'
+    fake.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$SRUN_RECORD"\n'
+                    'printf "%s\\n" "$PYTHONPATH" > "$SRUN_RECORD.pythonpath"\n')
+    fake.chmod(0o755)
+    record = tmp_path / 'srun_args.txt'
+    (work, ) = positional
+    env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', SRUN_RECORD=str(record),
+               GPUS='4', GPUS_PER_NODE='2', SRUN_ARGS='--quotatype=auto --time=10',
+               PYTHON='/opt/py/bin/python')
+    subprocess.run(['bash', str(REPO / 'tools' / script), 'gpu_part', 'lt_job', str(config),
+                    work, '--cfg-options', 'train_cfg.max_epochs=3'],
+                   env=env, check=True, timeout=60)
+    argv = record.read_text().splitlines()
+    python = argv.index('/opt/py/bin/python')
+    assert argv[:python] == ['-p', 'gpu_part', '--job-name=lt_job', '--gres=gpu:2', '--ntasks=4',
+                             '--ntasks-per-node=2', '--cpus-per-task=5', '--kill-on-bad-exit=1',
+                             '--quotatype=auto', '--time=10']
+    assert argv[python + 1:python + 3] == ['-u', str(REPO / 'tools' / tool)]
+    assert Path(f'{record}.pythonpath').read_text().strip().split(':')[0] == str(REPO)
+    args = load_tool(tool).parse_args(argv[python + 3:])
+    assert (args.config, args.launcher, args.cfg_options) == (
+        str(config), 'slurm', {'train_cfg.max_epochs': 3})
+    assert (args.work_dir if tool == 'train.py' else args.checkpoint) == work
+
+
+@pytest.mark.parametrize('script, needs', [('dist_train.sh', 2), ('dist_test.sh', 3),
+                                           ('slurm_train.sh', 4), ('slurm_test.sh', 4)])
+def test_launch_scripts_name_their_arguments_when_some_are_missing(script: str,
+                                                                   needs: int) -> None:
+    import subprocess
+
+    short = subprocess.run(['bash', str(REPO / 'tools' / script), *['x'] * (needs - 1)],
+                           capture_output=True, text=True, timeout=60)
+    assert (short.returncode, short.stdout) == (2, '')
+    assert short.stderr.startswith(f'usage: tools/{script} ') and 'unbound' not in short.stderr
