@@ -36,11 +36,11 @@ if _THREADS is not None:
     torch.set_num_threads(_THREADS)
 
 
-def pytest_collection_finish(session) -> None:
+def _collect_then_freeze() -> None:
     gc.collect()
     gc.freeze()
 
 
-def pytest_runtest_logfinish(nodeid, location) -> None:
-    gc.collect()
-    gc.freeze()
+# Once the test modules are imported, then after each test (pluggy passes a hook only the
+# arguments it names: none).
+pytest_collection_finish = pytest_runtest_logfinish = _collect_then_freeze

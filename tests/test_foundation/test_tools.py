@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -105,17 +107,14 @@ def test_test_out_must_be_a_pickle_file(eval_tool: ModuleType, config: Path,
     assert eval_tool.parse_args([str(config), 'ckpt.pth', '--out', 'preds.pkl']).out == 'preds.pkl'
 
 
-@pytest.mark.parametrize('script, tool, positional', [
-    ('slurm_train.sh', 'train.py', ['WORK']),
-    ('slurm_test.sh', 'test.py', ['CKPT']),
+@pytest.mark.parametrize('script, tool, work', [
+    ('slurm_train.sh', 'train.py', 'WORK'),
+    ('slurm_test.sh', 'test.py', 'CKPT'),
 ])
 def test_slurm_scripts_hand_srun_a_command_the_tool_accepts(
-        script: str, tool: str, positional: list, config: Path, tmp_path: Path) -> None:
+        script: str, tool: str, work: str, config: Path, tmp_path: Path) -> None:
     """The slurm scripts run under a stand-in ``srun`` that writes down its arguments: srun gets
     the job's shape, and the tool (tools/train.py or tools/test.py) parses the rest."""
-    import os
-    import subprocess
-
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
     fake = bin_dir / 'srun'
@@ -123,7 +122,6 @@ def test_slurm_scripts_hand_srun_a_command_the_tool_accepts(
                     'printf "%s\\n" "$PYTHONPATH" > "$SRUN_RECORD.pythonpath"\n')
     fake.chmod(0o755)
     record = tmp_path / 'srun_args.txt'
-    (work, ) = positional
     env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', SRUN_RECORD=str(record),
                GPUS='4', GPUS_PER_NODE='2', SRUN_ARGS='--quotatype=auto --time=10',
                PYTHON='/opt/py/bin/python')
@@ -147,8 +145,6 @@ def test_slurm_scripts_hand_srun_a_command_the_tool_accepts(
                                            ('slurm_train.sh', 4), ('slurm_test.sh', 4)])
 def test_launch_scripts_name_their_arguments_when_some_are_missing(script: str,
                                                                    needs: int) -> None:
-    import subprocess
-
     short = subprocess.run(['bash', str(REPO / 'tools' / script), *['x'] * (needs - 1)],
                            capture_output=True, text=True, timeout=60)
     assert (short.returncode, short.stdout) == (2, '')
