@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -73,11 +74,23 @@ def cmd_convert(args: argparse.Namespace) -> None:
     print(f'wrote {args.dst}: {len(ticket)} masks, sparsity {100 * ticket.sparsity:.2f} %')
 
 
+def _work_dir(run: str) -> Path:
+    """The work dir of a search given as its work dir, its ``imp`` folder or its summary."""
+    path = Path(os.path.abspath(run))
+    if path.name == 'summary.json':
+        path = path.parent
+    return path.parent if path.name == 'imp' else path
+
+
 def cmd_plot(args: argparse.Namespace) -> None:
+    from lth_mm.analysis.inputs import default_labels
     from lth_mm.engine.round_report import format_table, plot_runs, read_summary
-    labels: List[str] = args.labels or [Path(run).name for run in args.runs]
+    labels: List[str] = args.labels or default_labels([_work_dir(run) for run in args.runs])
     if len(labels) != len(args.runs):
-        raise SystemExit(f'--labels: {len(labels)} labels for {len(args.runs)} runs')
+        raise ValueError(f'--labels: {len(labels)} labels for {len(args.runs)} runs')
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(f'--labels must be distinct (one line per run); repeated: {repeated}')
     runs = {label: read_summary(run) for label, run in zip(labels, args.runs)}
     print(format_table(runs))
     plot_runs(runs, args.out, title=args.title)
@@ -94,10 +107,12 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_results(args: argparse.Namespace) -> None:
-    from lth_mm.engine.results_files import results_markdown, write_results
+    from lth_mm.engine.results_files import results_markdown, unfinished_text, write_results
     results, written = write_results(args.work_dirs, args.out, title=args.title)
     text = results_markdown(results, args.title)
     print(text.split('\n## Columns')[0].rstrip())
+    for item in results.unfinished:
+        print(f'not finished: {item["run"]}: {unfinished_text(item)}')
     for item in results.unplaced:
         print(f'not in the table: {item["run"]}: {item["reason"]}')
     print(f'{len(results.runs)} runs; wrote {written[-1]} ({len(written) - 1} more files beside '

@@ -104,6 +104,11 @@ def analyse(paths: Sequence[PathLike], labels: Sequence[str] | None = None,
                     kernels, chosen, block)
 
 
+#: Every file a report may hold (which ones depends on the tickets: :func:`render`).
+REPORT_FILES = ('layer_profile.png', 'overlap.png', 'overlap_layers.png', 'kernel_histogram.png',
+                'kernel_removal.png', 'kernel_patterns.png', 'report.json', 'report.md')
+
+
 def render(analysis: Analysis) -> dict[str, bytes]:
     """Every file of the report by name (figures, ``report.json``, ``report.md``), in memory."""
     ms = analysis.masks
@@ -128,7 +133,8 @@ def write_report(paths: Sequence[PathLike], out: PathLike, labels: Sequence[str]
 
     Args:
         paths, labels, layer, block, allow_pickle: See :func:`analyse`.
-        out: The output folder (created; files of an earlier report in it are replaced).
+        out: The output folder (created; an earlier report's files in it are replaced, and
+            those this report has not are removed: :data:`REPORT_FILES`).
 
     Returns:
         The analysis and the paths written (``report.md`` last).
@@ -141,6 +147,10 @@ def write_report(paths: Sequence[PathLike], out: PathLike, labels: Sequence[str]
         raise ReportInputError(f'--out {out} exists and is not a folder')
     analysis = analyse(paths, labels, layer, block, allow_pickle)
     files = render(analysis)
-    written = [atomic_write_bytes(out / name, data) for name, data in files.items()]
+    written = [atomic_write_bytes(out / name, data) for name, data in files.items()
+               if name != 'report.md']
+    for name in set(REPORT_FILES) - set(files):  # an earlier report's, not this one's
+        (out / name).unlink(missing_ok=True)
+    written.append(atomic_write_bytes(out / 'report.md', files['report.md']))
     return analysis, written
 

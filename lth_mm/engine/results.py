@@ -87,6 +87,8 @@ class RunRecord:
             runs with equal ``exact`` repeat one another.
         note: Why there is no config; then the task is the work dir's name, pre-training,
             rewind and the hook's arguments are unknown, and the run merges with no other.
+        launch_dir: The folder the run was started in, where its config's relative paths
+            point (:func:`_launch_dir`); None when its config does not tell.
     """
 
     kind: str
@@ -100,11 +102,16 @@ class RunRecord:
     identity: Tuple[Tuple[str, str], ...]
     exact: Tuple[Tuple[str, str], ...]
     note: str = ''
+    launch_dir: Optional[Path] = None
     _cards: Dict[int, Dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def replay(self) -> bool:
         return bool(self.hook.get('masks_from'))
+
+    def locate(self, value: str) -> Optional[Path]:
+        """Where a path in this run's config points (:func:`_locate`)."""
+        return _locate(value, self.work_dir, self.launch_dir)
 
     def ticket_path(self, row: Dict[str, Any]) -> Optional[Path]:
         return _resolve(self.work_dir / row['ticket']) if row.get('ticket') else None
@@ -188,6 +195,9 @@ class Results:
         rows, columns: The table's rows and columns, in order.
         cells: By (row, column).
         unplaced: Runs not in the table: ``run`` (work dir), ``reason``, ``value``.
+        unfinished: Searches whose record stops before their last round (stopped, or still
+            running): ``run``, ``last`` (the last round recorded), ``rounds`` (the config's);
+            the rounds they have are in the table.
     """
 
     runs: List[RunRecord]
@@ -195,6 +205,7 @@ class Results:
     columns: List[Column]
     cells: Dict[Tuple[Row, Column], Cell]
     unplaced: List[Dict[str, Any]]
+    unfinished: List[Dict[str, Any]] = field(default_factory=list)
 
 
 # Reading ----------------------------------------------------------------------------------------
@@ -208,7 +219,8 @@ def _is_run(folder: Path) -> bool:
 
 def find_runs(paths: Sequence[PathLike]) -> List[Path]:
     """The work dirs of IMPHook and TicketHook runs given by ``paths``: work dirs, folders holding
-    work dirs at any depth, or ``<work_dir>/{imp,ticket}/summary.json`` files.
+    work dirs at any depth (work dirs inside work dirs too), or
+    ``<work_dir>/{imp,ticket}/summary.json`` files.
 
     Raises:
         ResultsInputError: for a missing path, a file that is no run record, or a folder that
@@ -229,12 +241,13 @@ def find_runs(paths: Sequence[PathLike]) -> List[Path]:
             found.setdefault(_resolve(given.parent.parent))
             continue
         runs = []
+        records = {sub for _, sub in HOOKS.values()}
         for folder, subfolders, _ in os.walk(given):
-            if _is_run(Path(folder)):
+            is_run = _is_run(Path(folder))
+            if is_run:
                 runs.append(_resolve(folder))
-                subfolders.clear()
-            else:
-                subfolders[:] = sorted(s for s in subfolders if not s.startswith('.'))
+            subfolders[:] = sorted(s for s in subfolders if not s.startswith('.')
+                                   and not (is_run and s in records))
         if not runs:
             raise ResultsInputError(
                 f'{given} holds no ticket search (<work_dir>/imp/summary.json, written by '
@@ -291,6 +304,44 @@ def read_run(work_dir: PathLike) -> List[RunRecord]:
     return records
 
 
+#: Suffixes of the files a config names (checkpoints, tickets); other strings are paths when
+#: they hold a ``/``.
+_FILE_SUFFIXES = ('.pth', '.pt', '.ckpt', '.tar', '.bin', '.safetensors')
+
+
+def _launch_dir(work_dir: Path, config: Dict[str, Any]) -> Optional[Path]:
+    """The folder a run was started in: its work dir less the config's ``work_dir`` where that
+    is relative (``tools/train.py`` writes ``./work_dirs/<config name>``, or ``--work-dir`` as
+    given) and names the work dir's last folders; else None."""
+    given = config.get('work_dir')
+    if not isinstance(given, str) or not given or os.path.isabs(given):
+        return None
+    parts = Path(os.path.normpath(given)).parts
+    if parts == ('.', ) or '..' in parts or len(parts) >= len(work_dir.parts):
+        return None
+    if work_dir.parts[-len(parts):] != parts:
+        return None  # the work dir was moved or renamed since
+    return Path(*work_dir.parts[:-len(parts)])
+
+
+def _locate(value: Any, work_dir: Path, launch_dir: Optional[Path]) -> Optional[Path]:
+    """The file or folder a path-like config string names, as an absolute path; None for
+    strings that are no path. MMEngine reads a relative path from the folder the run was started
+    in, ``launch_dir``; where that is unknown, from the nearest folder at or above the work dir
+    where it exists. A relative path counts only where it exists (``accuracy/top1`` is a metric).
+    """
+    if not isinstance(value, str) or not value or '://' in value:
+        return None
+    path = Path(value)
+    if path.is_absolute():
+        return Path(os.path.normpath(path))
+    if '/' not in value and path.suffix not in _FILE_SUFFIXES:
+        return None
+    folders = (launch_dir, ) if launch_dir is not None else (work_dir, *work_dir.parents)
+    return next((Path(os.path.normpath(folder / path)) for folder in folders
+                 if (folder / path).exists()), None)
+
+
 def _record(kind: str, hook_type: str, work_dir: Path, rows: List[Dict[str, Any]],
             config_file: Optional[Path], config: Optional[Dict[str, Any]], note: str
             ) -> RunRecord:
@@ -310,6 +361,7 @@ def _record(kind: str, hook_type: str, work_dir: Path, rows: List[Dict[str, Any]
     row_args = {prefix + a for a in TRANSFER_ROW_ARGS} if kind == 'transfer' else set()
     exact, identity = {}, {}
     parent = str(work_dir.parent) + os.sep
+    launch_dir = _launch_dir(work_dir, config)
     for key, value in flat.items():
         if (key in BOOKKEEPING or key.startswith(tuple(f'{b}.' for b in BOOKKEEPING))
                 or key.rsplit('.', 1)[-1] in BOOKKEEPING_TAILS
@@ -318,14 +370,21 @@ def _record(kind: str, hook_type: str, work_dir: Path, rows: List[Dict[str, Any]
         exact[key] = repr(value)
         if key in seeds or key in row_args:
             continue
-        if isinstance(value, str) and value.startswith(parent):
-            value = '{runs}/' + value[len(parent):]
+        where = _locate(value, work_dir, launch_dir)
+        if where is not None and str(where).startswith(parent):
+            value = '{runs}/' + str(where)[len(parent):]
         identity[key] = repr(value)
     if kind == 'transfer':  # the file it read may hold another ticket by now
         exact['ticket_digest'] = rows[0]['ticket_digest']
+    if flat.get('randomness.seed') is None:  # mmengine drew a seed: no run repeats another
+        exact['work_dir'] = str(work_dir)
+    weights = start_weights(config)
+    where = _locate(weights, work_dir, launch_dir)
+    if where is not None and where.is_file():
+        weights = str(where)
     return RunRecord(kind, work_dir, rows, config_file, hook, dataset_label(config), metric,
-                     weights_label(start_weights(config)), tuple(sorted(identity.items())),
-                     tuple(sorted(exact.items())))
+                     weights_label(weights), tuple(sorted(identity.items())),
+                     tuple(sorted(exact.items())), launch_dir=launch_dir)
 
 
 # Rows and columns ------------------------------------------------------------------------------
@@ -334,7 +393,7 @@ def _method(search: RunRecord, searches: Sequence[RunRecord]) -> str:
     of the search whose masks it replays (``IMP masks``)."""
     hook = search.hook
     if search.replay:
-        folder = _resolve(hook['masks_from'])
+        folder = _resolve(search.locate(str(hook['masks_from'])) or hook['masks_from'])
         origin = next((s for s in searches if not s.replay and any(
             s.ticket_path(r) is not None and s.ticket_path(r).parent == folder
             for r in s.rows)), None)
@@ -363,12 +422,12 @@ def _options(groups: Dict[Any, RunRecord]) -> Dict[Any, str]:
     identities = {key: dict(run.identity) for key, run in groups.items()}
     keys = sorted(set().union(*identities.values()))
     differ = [k for k in keys if len({ids.get(k) for ids in identities.values()}) > 1]
-    weights = any(_is_weights_key(k) for k in differ)
+    weights = _weights_texts(groups, identities, [k for k in differ if _is_weights_key(k)])
     others = [k for k in differ if not _is_weights_key(k)]
     labels = {}
-    for key, run in groups.items():
+    for key in groups:
         ids = identities[key]
-        parts = [f'weights: {run.weights}'] if weights else []
+        parts = [f'weights: {weights[key]}'] if weights else []
         for name in others[:3]:
             value = ids[name].strip("'") if name in ids else 'unset'
             short = name.split('.', 2)[-1] if name.startswith('custom_hooks.') else name
@@ -376,7 +435,42 @@ def _options(groups: Dict[Any, RunRecord]) -> Dict[Any, str]:
         if len(others) > 3:
             parts.append(f'+{len(others) - 3} more')
         labels[key] = '[' + ', '.join(parts) + ']'
-    return labels
+    return _numbered(labels)
+
+
+def _weights_texts(groups: Dict[Any, RunRecord], identities: Dict[Any, Dict[str, str]],
+                   keys: Sequence[str]) -> Dict[Any, str]:
+    """What each group starts from, where that differs between them (``{}`` where it does
+    not): the weights' label, and where two other checkpoints share a label (two runs'
+    ``epoch_100.pth``) as many of the checkpoints' last folders as tell them apart."""
+    if not keys:
+        return {}
+    texts = {key: run.weights for key, run in groups.items()}
+    paths = {key: ' '.join(identities[key].get(k, 'unset').strip("'") for k in keys)
+             for key in groups}
+    for label in set(texts.values()):
+        same = [key for key in groups if texts[key] == label]
+        if len({paths[key] for key in same}) < 2:
+            continue
+        parts = {key: paths[key].split('/') for key in same}
+        for depth in range(1, max(map(len, parts.values())) + 1):  # the whole paths differ
+            tails = {key: '/'.join(p[-depth:]) for key, p in parts.items()}
+            if len(set(tails.values())) == len({paths[key] for key in same}):
+                break
+        texts.update({key: tails[key] if tails[key].rsplit('/', 1)[-1].startswith(label)
+                      else f'{label} ({tails[key]})' for key in same})
+    return texts
+
+
+def _numbered(labels: Dict[Any, str]) -> Dict[Any, str]:
+    """Labels that are still equal (more options than a label shows) numbered ``#1``, ``#2``
+    in the order of their identities, so no two groups share one."""
+    numbered = dict(labels)
+    for text in set(labels.values()):
+        same = sorted((key for key, label in labels.items() if label == text), key=repr)
+        if len(same) > 1:
+            numbered.update({key: f'{text[:-1]} #{i}]' for i, key in enumerate(same, 1)})
+    return numbered
 
 
 def _sources(searches: Sequence[RunRecord]) -> Dict[int, Source]:
@@ -559,7 +653,17 @@ def collect_results(paths: Sequence[PathLike]) -> Results:
     order = {column: i for i, column in enumerate(MASKS)}
     rows = sorted({row for row, _ in cells}, key=lambda r: (
         r.source.weights, r.source.task, r.source.method, r.source.rewind, r.source.options,
-        order[r.mask], r.round))
+        order[r.mask], r.round, r.source.identity))
     table_columns = sorted({column for _, column in cells}, key=lambda c: (
-        c.setting == 'search', c.task, c.metric, c.options))
-    return Results(runs, rows, table_columns, cells, unplaced)
+        c.setting == 'search', c.task, c.metric, c.options, c.identity))
+    return Results(runs, rows, table_columns, cells, unplaced, _unfinished(searches))
+
+
+def _unfinished(searches: Sequence[RunRecord]) -> List[Dict[str, Any]]:
+    """The searches whose record ends before the config's last round."""
+    unfinished = []
+    for search in searches:
+        rounds, last = search.hook.get('rounds'), max(int(r['round']) for r in search.rows)
+        if isinstance(rounds, int) and not isinstance(rounds, bool) and last < rounds:
+            unfinished.append(dict(run=str(search.work_dir), last=last, rounds=rounds))
+    return sorted(unfinished, key=lambda u: u['run'])

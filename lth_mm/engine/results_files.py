@@ -17,7 +17,7 @@ from .results import Cell, Column, Results, ResultsInputError, Row, collect_resu
 from .round_report import runs_png
 
 __all__ = ['cell_text', 'render_results', 'results_csv', 'results_json', 'results_markdown',
-           'write_results']
+           'unfinished_text', 'write_results']
 
 PathLike = Union[str, os.PathLike]
 KEY_FIELDS = ('pre-training', 'task', 'ticket', 'rewind', 'mask', 'sparsity %', 'round')
@@ -92,12 +92,21 @@ def results_markdown(results: Results, title: str = 'Results across runs',
     if notes:
         lines += ['', '## Runs without a config dump', '']
         lines += [f'- `{r.work_dir}`: {r.note}; named after its folder' for r in notes]
+    if results.unfinished:
+        lines += ['', '## Searches not finished', '']
+        lines += [f'- `{item["run"]}`: {unfinished_text(item)}' for item in results.unfinished]
     if results.unplaced:
         lines += ['', '## Runs not in the table', '']
         for item in results.unplaced:
             value = '' if item['value'] is None else f' (value {item["value"]:.2f})'
             lines.append(f'- `{item["run"]}`{value}: {item["reason"]}')
     return '\n'.join(lines) + '\n'
+
+
+def unfinished_text(item: Dict[str, Any]) -> str:
+    """Why an unfinished search's rounds stand alone in the table."""
+    return (f'recorded up to round {item["last"]} of {item["rounds"]} (stopped, or still '
+            'running): the rounds it has are in the table, the later rounds have fewer runs')
 
 
 def results_csv(results: Results) -> str:
@@ -132,7 +141,8 @@ def results_json(results: Results) -> str:
             n=cell.stat('n'), runs=[str(run) for run in cell.runs]))
     columns = [dict(label=labels[c], task=c.task, metric=c.metric, setting=c.setting,
                     options=c.options, runs=_runs_of(results, c)) for c in results.columns]
-    return json.dumps(dict(columns=columns, cells=cells, unplaced=results.unplaced), indent=1)
+    return json.dumps(dict(columns=columns, cells=cells, unplaced=results.unplaced,
+                           unfinished=results.unfinished), indent=1)
 
 
 def results_png(results: Results, title: str = '') -> bytes:

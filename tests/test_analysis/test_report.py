@@ -17,6 +17,7 @@ import torch
 import torchvision
 
 from lth_mm.analysis import ReportInputError, analyse, render, write_report
+from lth_mm.analysis import report as report_module
 from lth_mm.analysis.figures import kernel_grid, random_like, short_names
 from lth_mm.core import Ticket
 
@@ -103,6 +104,24 @@ def test_a_single_ticket_and_a_ticket_without_3x3_convs(tmp_path, ticket_files) 
                                          'overlap_layers.png', 'report.json', 'report.md']
     with pytest.raises(ReportInputError, match='no 3x3 conv masks'):
         analyse([path], layer='0')
+
+
+def test_a_report_into_an_earlier_reports_folder_leaves_none_of_its_files(
+        tmp_path, ticket_files) -> None:
+    out = tmp_path / 'out'
+    (out / 'notes.txt').parent.mkdir()
+    (out / 'notes.txt').write_text('mine')
+    write_report([ticket_files['magnitude'], ticket_files['random1_moco']], out)
+    assert {'overlap.png', 'kernel_patterns.png'} <= {p.name for p in out.iterdir()}
+    path = tmp_path / 'linear.safetensors'  # one ticket, no 3x3 convs: no overlap, no kernels
+    linear = torch.nn.Sequential(torch.nn.Linear(8, 8))
+    Ticket.dense(linear, {'layer_types': ('Linear', )}).prune(linear, 0.5).save(path)
+    _, written = write_report([path], out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [p.name for p in written] + ['notes.txt'])  # the user's own file stays
+    assert [p.name for p in written] == ['layer_profile.png', 'report.json', 'report.md']
+    assert set(render(analyse([ticket_files['magnitude'], ticket_files['random1_moco']]))) == set(
+        report_module.REPORT_FILES)
 
 
 def test_layer_block_and_long_labels(ticket_files) -> None:

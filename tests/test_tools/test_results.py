@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from lth_mm.core import Ticket
+from lth_mm.engine import results_files
 from lth_mm.engine.results import collect_results
 from lth_mm.engine.results_files import cell_text, results_markdown
 from lth_mm.engine.round_report import write_summary
@@ -332,3 +333,90 @@ def test_bad_input_is_refused_and_nothing_is_written(tmp_path):
     (tmp_path / 'out').write_text('a file')
     with pytest.raises(SystemExit, match='exists and is not a folder'):
         ticket_tool.main(['results', str(tmp_path / 'search'), '--out', str(tmp_path / 'out')])
+
+
+def test_checkpoints_of_one_name_are_told_apart_in_a_stable_order(tmp_path, monkeypatch):
+    for name, values in (('moco', [50.0, 40.0]), ('imagenet', [90.0, 80.0])):
+        checkpoint = tmp_path / 'ckpts' / name / 'epoch_100.pth'
+        checkpoint.parent.mkdir(parents=True)
+        checkpoint.write_bytes(b'not read')
+        make_search(tmp_path / 'runs' / f'search_{name}', values)
+        dump_config(tmp_path / 'runs' / f'search_{name}', [dict(
+            type='IMPHook', rounds=1, rate=0.5, metric='accuracy/top1')],
+            load_from=str(checkpoint))
+    results = collect_results([tmp_path / 'runs'])
+    assert [(r.source.weights, r.source.options, r.round) for r in results.rows] == [
+        ('epoch_100', '[weights: imagenet/epoch_100.pth]', 0),
+        ('epoch_100', '[weights: imagenet/epoch_100.pth]', 1),
+        ('epoch_100', '[weights: moco/epoch_100.pth]', 0),
+        ('epoch_100', '[weights: moco/epoch_100.pth]', 1)]
+    panels = {}
+    monkeypatch.setattr(results_files, 'runs_png',
+                        lambda lines, title='': panels.update(lines) or b'')
+    results_files.results_png(results)
+    (lines, ), = panels.values(),
+    assert {label.rsplit('[', 1)[-1]: [r['test_metric'] for r in rows]
+            for label, rows in lines.items()} == {'weights: imagenet/epoch_100.pth]': [90.0, 80.0],
+                                                  'weights: moco/epoch_100.pth]': [50.0, 40.0]}
+
+
+def test_runs_without_a_fixed_seed_are_never_repeats(tmp_path):
+    for name, seed, values in (('a', 0, [90.0, 80.0]), ('b', 1, [70.0, 60.0])):
+        make_search(tmp_path / name, values, seed=seed)  # mmengine drew each run's seed
+        dump_config(tmp_path / name, [dict(type='IMPHook', rounds=1, rate=0.5,
+                                           metric='accuracy/top1')], seed=None)
+    results = collect_results([tmp_path])
+    assert results.unplaced == []
+    cell = cells_by_label(results)['ticket', 1, 'Digits 0-4 (search)']
+    assert (cell.stat(), cell.stat('n')) == (70.0, 2)
+
+
+def test_relative_paths_point_where_the_run_was_started(tmp_path, monkeypatch):
+    """Per-seed paths given relative to the folder training was started in (as the README's
+    commands give them) merge seeds as absolute ones do, wherever the table is made from."""
+    monkeypatch.chdir(tmp_path)  # training starts here
+    for seed in (0, 1):
+        folder = tmp_path / 'runs' / f'seed_{seed}'
+        make_search(folder / 'imp', [90.0, 80.0], seed=seed)
+        make_search(folder / 'reinit', [70.0, 60.0 + seed], seed=seed, rewind='reinit',
+                    masks_from=f'runs/seed_{seed}/imp/imp/tickets')
+        (folder / 'pretrain').mkdir()
+        (folder / 'pretrain' / 'epoch_1.pth').write_bytes(b'not read')
+        ticket = folder / 'imp' / 'imp/tickets/round_01.safetensors'
+        make_transfer(folder / 'transfer', ticket, 60.0 + seed, seed=seed,
+                      load_from=f'runs/seed_{seed}/pretrain/epoch_1.pth')
+    dump = tmp_path / 'runs' / 'seed_0' / 'transfer' / 'digits_resnet18_w32.py'
+    line = f"work_dir = '{tmp_path / 'runs' / 'seed_0' / 'transfer'}'\n"
+    assert line in dump.read_text()  # one dump names its work dir relative, as tools/train.py
+    dump.write_text(dump.read_text().replace(line, "work_dir = 'runs/seed_0/transfer'\n"))
+    monkeypatch.chdir('/')
+    results = collect_results([tmp_path / 'runs'])
+    assert results.unplaced == []
+    assert [c.label for c in results.columns] == ['Digits 5-9', 'Digits 0-4 (search)']
+    cells = cells_by_label(results)
+    assert cell_text(cells['ticket', 1, 'Digits 5-9']) == '60.50 (60.00-61.00, n=2)'
+    assert {(r.source.method, r.source.options) for r in results.rows} == {
+        ('IMP', ''), ('IMP masks', '')}  # a replay of IMP's masks, seeds merged
+
+
+def test_unfinished_searches_and_runs_inside_work_dirs(tmp_path, capsys):
+    make_search(tmp_path / 'runs' / 's0', [90.0, 80.0, 70.0], seed=0)
+    make_search(tmp_path / 'runs' / 's1', [94.0, 84.0, 60.0], seed=1)
+    summary = tmp_path / 'runs' / 's1' / 'imp' / 'summary.json'
+    summary.write_text(json.dumps(json.loads(summary.read_text())[:2]))  # stopped in round 2
+    make_transfer(tmp_path / 'runs' / 's0' / 'transfer_r2',  # inside the search's work dir
+                  tmp_path / 'runs' / 's0' / 'imp/tickets/round_02.safetensors', 55.0)
+    out = tmp_path / 'out'
+    ticket_tool.main(['results', str(tmp_path / 'runs'), '--out', str(out)])
+    results = collect_results([tmp_path / 'runs'])
+    assert results.unfinished == [dict(run=str(tmp_path / 'runs' / 's1'), last=1, rounds=2)]
+    cells = cells_by_label(results)
+    assert cells['ticket', 1, 'Digits 0-4 (search)'].stat('n') == 2
+    assert cells['ticket', 2, 'Digits 0-4 (search)'].stat('n') == 1
+    assert cells['ticket', 2, 'Digits 5-9'].stat() == 55.0
+    text = (out / 'results.md').read_text()
+    assert '## Searches not finished' in text
+    assert f'`{tmp_path / "runs" / "s1"}`: recorded up to round 1 of 2' in text
+    assert f'not finished: {tmp_path / "runs" / "s1"}: recorded up to round 1 of 2' in (
+        capsys.readouterr().out)
+    assert json.loads((out / 'results.json').read_text())['unfinished'] == results.unfinished

@@ -77,6 +77,22 @@ def test_plot_and_errors(tmp_path, capsys):
     assert json.loads((tmp_path / 'imp' / 'imp' / 'summary.json').read_text())[0]['round'] == 0
 
 
+def test_plot_labels_runs_by_their_work_dirs_and_refuses_equal_labels(tmp_path, capsys):
+    for seed, accuracy in ((0, 95.0), (1, 85.0)):  # two seeds' searches of one config
+        rows = [dict(round=r, sparsity=1 - 0.8 ** r, test_metric=accuracy - r,
+                     best_val_metric=accuracy, metric='accuracy/top1') for r in range(2)]
+        write_summary(rows, tmp_path / f's{seed}' / 'search' / 'imp')
+    given = [str(tmp_path / 's0' / 'search' / 'imp' / 'summary.json'),
+             str(tmp_path / 's1' / 'search')]
+    ticket_tool.main(['plot', *given, '--out', str(tmp_path / 'curve.png')])
+    table = capsys.readouterr().out
+    assert 's0/search' in table and 's1/search' in table  # both runs, each named
+    assert '95.00' in table and '85.00' in table
+    _fails(['plot', *given, '--labels', 'IMP', 'IMP', '--out', str(tmp_path / 'again.png')],
+           "--labels must be distinct", "['IMP']")
+    assert not (tmp_path / 'again.png').exists()
+
+
 def test_runs_csv():
     from lth_mm.engine.round_report import runs_csv
     runs = {'IMP': [dict(round=0, sparsity=0.0, best_val_metric=97.5, test_metric=96.0),
