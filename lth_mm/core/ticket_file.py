@@ -212,12 +212,13 @@ def unpack_masks(state: Any, where: Any = 'checkpoint') -> tuple[dict[str, torch
     """Inverse of :func:`pack_masks`, validated like a ticket file."""
     if not isinstance(state, dict) or state.get('format') != FORMAT:
         raise TicketFileError(f'{where}: not an lth_mm ticket record')
-    if state.get('format_version') != FORMAT_VERSION:
+    if type(state.get('format_version')) is not int or state['format_version'] != FORMAT_VERSION:
         raise TicketFileError(f'{where}: ticket format version {state.get("format_version")!r} '
                               f'is not supported by this lth_mm (reads {FORMAT_VERSION})')
     try:
         shapes = {name: _shape(shape, name) for name, shape in state['shapes'].items()}
-        tensors = {name: value.numpy() for name, value in state['masks'].items()}
+        # Runner.resume maps a checkpoint onto the run's device (cuda on a GPU): read from there.
+        tensors = {name: value.detach().cpu().numpy() for name, value in state['masks'].items()}
         card = dict(state['card'])
     except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise TicketFileError(f'{where}: corrupt ticket record ({err!r})') from err

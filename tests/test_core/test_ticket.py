@@ -417,6 +417,37 @@ def test_pack_round_trip_through_a_weights_only_checkpoint(make_tiny, tmp_path) 
         Ticket.unpack({'masks': {}}, where='ckpt')
 
 
+class _AcceleratorTensor(torch.Tensor):
+    """Stands in for a tensor on an accelerator where there is none: ``numpy()`` refuses it,
+    as PyTorch does for a CUDA tensor; ``cpu()`` copies it to a plain CPU tensor."""
+
+    def numpy(self, *args, **kwargs):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "
+                        'copy the tensor to host memory first.')
+
+    def cpu(self, *args, **kwargs):
+        return self.as_subclass(torch.Tensor).clone()
+
+
+@pytest.mark.parametrize('device', ['stand-in', pytest.param('cuda', marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs a GPU'))])
+def test_a_record_resumed_onto_an_accelerator_unpacks(make_tiny, tmp_path, device) -> None:
+    """``Runner.resume`` loads a checkpoint with ``map_location`` the run's device: on a GPU
+    the packed masks arrive there."""
+    model = make_tiny()
+    ticket = Ticket.dense(model).prune(model, 0.4)
+    torch.save({'lth_mm_ticket': ticket.pack()}, tmp_path / 'ckpt.pth')
+    state = torch.load(tmp_path / 'ckpt.pth', weights_only=True,
+                       map_location='cpu' if device == 'stand-in' else device)['lth_mm_ticket']
+    if device == 'stand-in':
+        state['masks'] = {k: v.as_subclass(_AcceleratorTensor) for k, v in state['masks'].items()}
+    again = Ticket.unpack(state, where='ckpt.pth')
+    assert again == ticket and all(m.device.type == 'cpu' for m in again.values())
+    state['format_version'] = True  # == 1, but no version number
+    with pytest.raises(TicketFileError, match='ticket format version True'):
+        Ticket.unpack(state, where='ckpt.pth')
+
+
 @given(st.integers(0, 2**31 - 1), st.floats(0.05, 0.95))
 @settings(max_examples=20, deadline=None)
 def test_random_like_keeps_the_count_and_the_keys(seed, rate) -> None:
