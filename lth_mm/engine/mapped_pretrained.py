@@ -4,11 +4,14 @@ from __future__ import annotations
 import os
 import os.path as osp
 from typing import Sequence
+from urllib.parse import urlparse
 
+import torch
+from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import print_log
 from mmengine.model.weight_init import update_init_info
 from mmengine.registry import WEIGHT_INITIALIZERS
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner import checkpoint as mm_checkpoint
 from torch import nn
 
 from ..core import keymap, load_torch_file, pickle_opt_in
@@ -35,8 +38,12 @@ class MappedPretrainedInit:
             dict(type='MappedPretrained', checkpoint='moco_v2_800ep_pretrain.pth.tar',
                  skip=('conv1', 'fc'))])
 
-    A local file is read as plain data (``torch.load(weights_only=True)`` with a small
-    allow-list); one that would need full unpickling is refused unless ``allow_pickle=True``.
+    Every file is read as plain data (``torch.load(weights_only=True)`` with a small
+    allow-list), a downloaded one too; one that would need full unpickling is refused unless
+    ``allow_pickle=True``. A URL (``http(s)://``) or zoo name (``torchvision://``,
+    ``open-mmlab://``, ``mmcls://``) is downloaded once into torch's hub cache
+    (``$TORCH_HOME/checkpoints``, where mmengine puts it too; on rank 0 of a distributed run, the
+    others wait), then read like a local file. Anything else is a local path.
 
     Args:
         checkpoint: Path or URL of the checkpoint.
@@ -45,8 +52,8 @@ class MappedPretrainedInit:
         skip: Canonical (torchvision) key prefixes left at their initialisation; the paper's
             transfer skips ``('conv1', 'fc')``. The log line names entries that matched no
             key of the checkpoint (misspelt, or a part the file does not hold).
-        allow_pickle: Read a local file that holds more than plain data by full unpickling,
-            which runs code from it: only for files you trust.
+        allow_pickle: Read a file that holds more than plain data by full unpickling, which
+            runs code from it: only for files you trust.
     """
 
     def __init__(self, checkpoint: str, src: str = 'auto', dst: str = 'auto',
@@ -61,17 +68,19 @@ class MappedPretrainedInit:
         self.wholemodule = False
 
     def __call__(self, module: nn.Module) -> None:
-        if '://' in self.checkpoint:  # a URL or an mmengine prefix: only where a config names one
-            state = _load_checkpoint(self.checkpoint, map_location='cpu', logger='current')
+        if self.checkpoint.startswith(DOWNLOADS):  # only where a config names one
+            path = downloaded(self.checkpoint)
         elif not osp.isfile(self.checkpoint):
             raise FileNotFoundError(
                 f'MappedPretrained: the pre-trained checkpoint {self.checkpoint} does not exist '
                 f'(relative paths start at {os.getcwd()}). Put the weights there (the paper\'s '
                 'imagenet_weight.pt, simclr_weight.pt or moco_v2_800ep_pretrain.pth.tar; see '
                 'docs/classification.md), or set checkpoint= of this MappedPretrained init_cfg '
-                'to where they are')
+                'to where they are (a local file, or a URL: '
+                + ', '.join(DOWNLOADS) + ')')
         else:
-            state = load_torch_file(self.checkpoint, allow_pickle=self.allow_pickle)
+            path = self.checkpoint
+        state = load_torch_file(path, allow_pickle=self.allow_pickle)
         try:
             report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)
         except keymap.KeyMapError as err:
@@ -89,3 +98,46 @@ class MappedPretrainedInit:
 
     def _get_init_info(self) -> str:
         return f'{self.__class__.__name__}: load from {self.checkpoint}'
+
+
+#: What ``MappedPretrained`` downloads: URLs, and the names of mmengine's model zoos.
+DOWNLOADS = ('http://', 'https://', 'torchvision://', 'modelzoo://', 'open-mmlab://',
+             'openmmlab://', 'mmcls://')
+
+
+def _url(checkpoint: str) -> str:
+    """The URL (or, for a few ``open-mmlab://`` names, the file under mmengine's home) a
+    checkpoint name stands for, as mmengine's ``CheckpointLoader`` resolves it."""
+    scheme, name = checkpoint.split('://', 1)
+    if scheme in ('http', 'https'):
+        return checkpoint
+    if scheme in ('torchvision', 'modelzoo'):
+        urls = mm_checkpoint.get_torchvision_models()
+    elif scheme == 'mmcls':
+        urls = mm_checkpoint.get_mmcls_models()
+    else:
+        urls = mm_checkpoint.get_external_models()
+        name = mm_checkpoint.get_deprecated_model_names().get(name, name)
+    if name not in urls:
+        raise ValueError(f'MappedPretrained: {checkpoint}: no model {name!r} in mmengine\'s '
+                         f'{scheme}:// zoo (names like {", ".join(sorted(urls)[:4])}, ...)')
+    url = urls[name]
+    return url if url.startswith(('http://', 'https://')) else osp.join(
+        mm_checkpoint._get_mmengine_home(), url)
+
+
+def downloaded(checkpoint: str) -> str:
+    """The local copy of a URL or zoo name: ``$TORCH_HOME/checkpoints/<file name>``, downloaded
+    there first if missing (on rank 0; the other ranks wait), the file mmengine would use."""
+    url = _url(checkpoint)
+    if not url.startswith(('http://', 'https://')):
+        return url
+    path = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
+    rank, world_size = get_dist_info()
+    if rank == 0 and not osp.isfile(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        print_log(f'MappedPretrained: downloading {url} to {path}', logger='current')
+        torch.hub.download_url_to_file(url, path, progress=False)  # to a temporary, then moved
+    if world_size > 1:
+        barrier()
+    return path

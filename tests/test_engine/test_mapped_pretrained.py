@@ -1,10 +1,16 @@
-"""MappedPretrained: pre-trained weights that match nothing are an error, not a silent no-op."""
+"""MappedPretrained: pre-trained weights that match nothing are an error, not a silent no-op; a
+URL is read as plain data like a local file."""
 from __future__ import annotations
+
+import functools
+import http.server
+import threading
 
 import pytest
 import torch
 from torchvision.models import resnet18
 
+from lth_mm.core import UnsafeFileError
 from lth_mm.core.keymap import KeyMapError
 from lth_mm.engine.mapped_pretrained import MappedPretrainedInit
 
@@ -43,3 +49,71 @@ def test_errors_about_the_files_content_name_the_file(checkpoint, tmp_path):
     torch.save(state, path)
     with pytest.raises(KeyMapError, match=r'MappedPretrained: .*pruned.pth: .*weight_mask'):
         MappedPretrainedInit(checkpoint=str(path))(resnet18())
+
+
+class _Payload:
+    """Writes a file when unpickled: stands for code a checkpoint would run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A folder served over HTTP on this machine, and torch's hub cache in ``tmp_path``."""
+    folder = tmp_path / 'served'
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    yield folder, f'http://127.0.0.1:{server.server_port}'
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_url_is_downloaded_once_and_read_as_plain_data(served, checkpoint, tmp_path):
+    folder, url = served
+    (folder / 'resnet18.pth').write_bytes(checkpoint.read_bytes())
+    marker = tmp_path / 'code_ran'
+    torch.save({'state_dict': torch.load(checkpoint, weights_only=True),
+                'extra': _Payload(marker)}, folder / 'evil.pth')
+    model = resnet18()
+    MappedPretrainedInit(checkpoint=f'{url}/resnet18.pth')(model)
+    saved = torch.load(checkpoint, weights_only=True)
+    assert torch.equal(model.layer1[0].conv1.weight, saved['layer1.0.conv1.weight'])
+    cached = tmp_path / 'torch_home' / 'hub' / 'checkpoints' / 'resnet18.pth'
+    assert cached.read_bytes() == checkpoint.read_bytes()
+    (folder / 'resnet18.pth').unlink()  # the cached copy is read from now on
+    MappedPretrainedInit(checkpoint=f'{url}/resnet18.pth')(resnet18())
+    with pytest.raises(UnsafeFileError, match='evil.pth'):  # as a local file would be
+        MappedPretrainedInit(checkpoint=f'{url}/evil.pth')(resnet18())
+    assert not marker.exists()
+    MappedPretrainedInit(checkpoint=f'{url}/evil.pth', allow_pickle=True)(resnet18())
+    assert marker.exists()  # the opt-in, for a file the user trusts
+
+
+def test_zoo_names_resolve_as_mmengine_does_and_other_schemes_are_paths(
+        served, checkpoint, tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import get_torchvision_models
+    url = get_torchvision_models()['resnet18']
+    cached = tmp_path / 'torch_home' / 'hub' / 'checkpoints' / url.rsplit('/', 1)[-1]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(checkpoint.read_bytes())  # downloaded before: nothing is fetched
+    model = resnet18()
+    MappedPretrainedInit(checkpoint='torchvision://resnet18')(model)
+    saved = torch.load(checkpoint, weights_only=True)
+    assert torch.equal(model.layer1[0].conv1.weight, saved['layer1.0.conv1.weight'])
+    with pytest.raises(ValueError, match="no model 'resnet_nope' in mmengine's torchvision"):
+        MappedPretrainedInit(checkpoint='torchvision://resnet_nope')(resnet18())
+    monkeypatch.chdir(tmp_path)  # a local folder named 'weights:' is just a folder
+    (tmp_path / 'weights:').mkdir()
+    marker = tmp_path / 'code_ran'
+    torch.save({'state_dict': saved, 'extra': _Payload(marker)}, tmp_path / 'weights:' / 'w.pth')
+    with pytest.raises(UnsafeFileError, match='w.pth'):
+        MappedPretrainedInit(checkpoint='weights://w.pth')(resnet18())
+    assert not marker.exists()
