@@ -35,10 +35,13 @@ def unwrap_model(runner: Any) -> nn.Module:
     return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
 
-def _optimizers(runner: Any) -> list:
+def _wrappers(runner: Any) -> list:
     wrapper = runner.optim_wrapper
-    wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
-    return [w.optimizer for w in wrappers]
+    return list(wrapper.values()) if isinstance(wrapper, OptimWrapperDict) else [wrapper]
+
+
+def _optimizers(runner: Any) -> list:
+    return [w.optimizer for w in _wrappers(runner)]
 
 
 def end_distributed(finished: bool = True) -> None:
@@ -106,6 +109,24 @@ def reset_optimizer(runner: Any) -> None:
         for group in optimizer.param_groups:
             for key in [k for k in group if k.startswith('initial_')]:
                 group[key[len('initial_'):]] = copy.deepcopy(group[key])
+
+
+def restart_accumulation(runner: Any, done: int, total: int) -> None:
+    """Count gradient accumulation (``accumulative_counts``) within a round of ``total``
+    iterations, ``done`` of them trained, as in a run of its own: its chunks start with the
+    round, and its last iteration steps what it accumulated (with the loss scaled as MMEngine does
+    for a short last chunk). The Runner counts over the whole stretched loop instead
+    (``initialize_count_status`` once), so one round's unfinished chunk would be applied in the
+    next round. At a round's start (``done == 0``) the gradients left from the previous round are
+    dropped."""
+    for item in _wrappers(runner):
+        if not hasattr(item, '_accumulative_counts'):
+            continue  # a wrapper that does not accumulate (DeepSpeed, ColossalAI)
+        if done == 0:
+            item.zero_grad()
+        # initialize_count_status(model, done, total) without its log lines, once per round
+        item._inner_count, item._max_counts = done, total
+        item._remainder_counts = total % item._accumulative_counts
 
 
 def rebuild_param_schedulers(runner: Any) -> None:

@@ -31,6 +31,7 @@ from ..engine.runner_utils import (
     rebuild_param_schedulers,
     reset_best_checkpoint,
     reset_optimizer,
+    restart_accumulation,
     resume_asked,
     resume_source,
     seeded_generator,
@@ -345,6 +346,7 @@ class IMPHook(TicketEnforcingHook):
         """Start round 0 (dense) unless a resumed checkpoint already set the search state."""
         if self._resumed:
             self.set_ticket(runner, self._resume_ticket)
+            self._restart_accumulation(runner, runner.iter)
             super().before_train(runner)  # the validation the checkpoint was written before
             return
         if self._clear_first:  # overwrite=True: the weights are loaded, nothing failed
@@ -362,6 +364,7 @@ class IMPHook(TicketEnforcingHook):
         if self._bird:
             self._bird.reset()
         self.round_started = time.time()
+        self._restart_accumulation(runner, runner.iter)
         ticket = Ticket.dense(model, self.scope)
         self.set_ticket(runner, ticket)
         self._save_ticket(ticket, 0)
@@ -396,6 +399,13 @@ class IMPHook(TicketEnforcingHook):
             self._shorten(runner, self.length - trained)
         self._end_round(runner)
         self._start_next_round(runner, step)
+
+    def _restart_accumulation(self, runner: Any, iteration: int) -> None:
+        """Gradient accumulation counted within the current round (see
+        :func:`restart_accumulation`), at the run's ``iteration``."""
+        per_step = len(runner.train_loop.dataloader) if self.by_epoch else 1
+        restart_accumulation(runner, iteration - self._round_start * per_step,
+                             self.length * per_step)
 
     def _settled(self, runner: Any, trained: int) -> bool:
         """An early-bird check, when one is due: has the mask pruning would produce settled?"""
@@ -520,6 +530,7 @@ class IMPHook(TicketEnforcingHook):
         self.reset_best()
         self._losses.clear()
         self._round_start, self._stopped_early = step, False
+        self._restart_accumulation(runner, runner.iter)
         if self._bird:
             self._bird.reset()
         self.round_started = time.time()

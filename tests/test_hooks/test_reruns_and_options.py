@@ -264,3 +264,43 @@ def test_rewind_at_without_rewind_lt_is_named_in_the_log(tmp_path):
     assert ("IMPHook: rewind_at=1 is read by rewind='rewind_lt' only; with rewind='lt' it is "
             'ignored') in said['lt', 1]
     assert 'is read by' not in said['rewind_lt', 1] + said['lt', 0]
+
+
+# Gradient accumulation within a round ---------------------------------------------------------
+class _AccumulationProbe:
+    """After each iteration: the round, the wrapper's count and its max, and whether the
+    parameters still hold gradients (an unfinished chunk)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.seen = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        wrapper = runner.optim_wrapper
+        left = any(p.grad is not None and bool(p.grad.any()) for p in runner.model.parameters())
+        self.seen.append((imp_hook(runner).round, wrapper._inner_count, wrapper._max_counts, left))
+
+
+@pytest.mark.parametrize('resume', [False, True])
+def test_gradient_accumulation_counts_within_each_round(tmp_path, resume):
+    """accumulative_counts=3 over rounds of 8 iterations: each round steps after its iterations
+    3, 6 and 8, as a run of its own; nothing accumulated in one round reaches the next."""
+    from mmengine.hooks import Hook
+    probe = type('Probe', (_AccumulationProbe, Hook), {})()
+    accumulate = {'optim_wrapper.accumulative_counts': 3, **RESUMABLE}
+    cfg = tiny_cfg(tmp_path / 'work', [dict(IMP)], **accumulate)  # 2 epochs of 4 iterations
+    if resume:  # killed after round 1's first epoch, resumed from its checkpoint
+        cfg.merge_from_dict({'default_hooks.checkpoint.interval': 1})
+        build_runner(cfg).train()
+        runner = build_runner(cfg)
+        runner._resume, runner._load_from = True, str(tmp_path / 'work' / 'epoch_3.pth')
+    else:
+        runner = build_runner(cfg)
+    runner.register_hook(probe)
+    runner.train()
+    counts = [(rnd, count, most) for rnd, count, most, _ in probe.seen]
+    expected = [(rnd, count, 8) for rnd in (0, 1) for count in range(1, 9)]
+    assert counts == (expected[-4:] if resume else expected)
+    # gradients are held only inside a chunk: never after a round's 3rd, 6th or last iteration
+    assert [left for *_, left in probe.seen] == [c % 3 != 0 and c != 8 for _, c, _ in counts]
