@@ -122,7 +122,8 @@ class IMPHook(TicketEnforcingHook):
             ``criterion='random'``) instead of iteratively.
         masks_from: A ``tickets`` folder of an earlier search: round ``r`` uses its
             ``round_XX.safetensors`` instead of pruning (replay, for baselines).
-        keep_prefixes: State-dict prefixes that are not rewound (left as trained).
+        keep_prefixes: State-dict prefixes that are not rewound (left as trained), with every
+            ``rewind`` (``'reinit'`` too).
         reinit_prefixes: Module prefixes re-initialised at every rewind (a new task head).
         metric: Validation metric that picks each round's best weights, e.g.
             ``'accuracy/top1'``. Defaults to the first metric the evaluator returns.
@@ -518,7 +519,10 @@ class IMPHook(TicketEnforcingHook):
         self.round += 1
         self._save_ticket(ticket, self.round)
         if self.rewind == 'reinit':
+            kept = {k: v.detach().clone() for k, v in model.state_dict().items()
+                    if k.startswith(self.keep_prefixes)}
             reinitialize(model, self.seed + 10_000 + self.round)
+            model.load_state_dict(kept, strict=False)  # keep_prefixes: left as trained
         elif self.rewind != 'lr':
             restore_state(model, self._load_rewind_point(), self.keep_prefixes)
         if self.reinit_prefixes:

@@ -304,3 +304,26 @@ def test_gradient_accumulation_counts_within_each_round(tmp_path, resume):
     assert counts == (expected[-4:] if resume else expected)
     # gradients are held only inside a chunk: never after a round's 3rd, 6th or last iteration
     assert [left for *_, left in probe.seen] == [c % 3 != 0 and c != 8 for _, c, _ in counts]
+
+
+def test_keep_prefixes_hold_with_a_reinit_rewind(tmp_path):
+    """rewind='reinit' draws new weights at every round, except under keep_prefixes."""
+    from mmengine.hooks import Hook
+
+    class Probe(Hook):
+        priority = 'LOWEST'  # after IMPHook's round boundary
+
+        def before_train_epoch(self, runner):
+            if runner.epoch == 2:  # round 1's first epoch
+                self.state = {k: v.clone() for k, v in runner.model.state_dict().items()}
+
+    probe = Probe()
+    work = tmp_path / 'work'
+    runner = build_runner(tiny_cfg(work, [dict(IMP, rewind='reinit', keep_prefixes=['head.'])],
+                                   **{'default_hooks.checkpoint.interval': 1, **RESUMABLE}))
+    runner.register_hook(probe)
+    runner.train()
+    trained = torch.load(work / 'epoch_2.pth', weights_only=False)['state_dict']  # our own run
+    assert torch.equal(probe.state['head.fc.weight'], trained['head.fc.weight'])
+    conv = 'backbone.layer1.0.conv1.weight'
+    assert not torch.equal(probe.state[conv], trained[conv] * (probe.state[conv] != 0))
