@@ -189,12 +189,16 @@ def is_training(runner: Any) -> bool:
 def resume_source(runner: Any) -> Optional[str]:
     """The checkpoint ``runner.train()`` will resume from, or None for a new run.
 
-    As MMEngine decides it: ``resume`` with ``load_from`` resumes that file; ``resume`` alone the
-    work dir's latest checkpoint (``last_checkpoint``), if there is one.
+    ``resume`` with ``load_from`` resumes that file; ``resume`` alone the work dir's latest
+    checkpoint (:func:`latest_checkpoint`), if there is one, which is then pinned as the
+    Runner's ``load_from``: MMEngine's own search reads only ``last_checkpoint``, and where a
+    kill lost that file it would start a new run over the search this hook goes on with.
     """
     if not runner._resume:
         return None
-    return runner._load_from or latest_checkpoint(runner.work_dir)
+    if runner._load_from is None:
+        runner._load_from = latest_checkpoint(runner.work_dir)
+    return runner._load_from
 
 
 #: Runner attribute ``tools/train.py`` sets when ``--resume`` found no checkpoint and starts a

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from mmengine.hooks import Hook
 
 from lth_mm.core import Ticket
 
@@ -61,19 +62,31 @@ def test_kill_and_resume_gives_the_uninterrupted_masks(tmp_path):
 
 
 @pytest.mark.slow
-def test_crash_right_after_a_round_boundary_resumes(tmp_path):
-    """Crash after prune + rewind but before the next checkpoint: the boundary is redone."""
+@pytest.mark.parametrize('last_checkpoint', ['kept', 'lost'])
+def test_crash_right_after_a_round_boundary_resumes(tmp_path, last_checkpoint):
+    """Crash after prune + rewind but before the next checkpoint: the boundary is redone. With
+    ``last_checkpoint`` lost (a kill while mmengine rewrote it), the newest checkpoint is resumed:
+    MMEngine alone would start a new run over the search."""
     reference = build_runner(tiny_cfg(tmp_path / 'reference', [HOOK]))
     reference.train()
     expected = digests(tmp_path / 'reference')
+    rows = json.loads((tmp_path / 'reference' / 'imp' / 'summary.json').read_text())
 
     cfg = tiny_cfg(tmp_path / 'crashed', [HOOK, dict(type='CrashAtEpoch', epoch=2)])
     with pytest.raises(RuntimeError, match='simulated crash'):
         build_runner(cfg).train()
     assert (tmp_path / 'crashed' / 'imp' / 'tickets' / 'round_01.safetensors').exists()
-    cfg = tiny_cfg(tmp_path / 'crashed', [HOOK], resume=True)
-    build_runner(cfg).train()
+    if last_checkpoint == 'lost':
+        (tmp_path / 'crashed' / 'last_checkpoint').unlink()
+    runner = build_runner(tiny_cfg(tmp_path / 'crashed', [HOOK], resume=True))
+    starts = []
+    runner.register_hook(type('Probe', (Hook, ), dict(
+        priority='LOWEST', before_train=lambda self, r: starts.append(r.epoch)))())
+    runner.train()
+    assert starts == [2]  # resumed from epoch_2.pth, not trained again from the start
     assert digests(tmp_path / 'crashed') == expected
+    resumed = json.loads((tmp_path / 'crashed' / 'imp' / 'summary.json').read_text())
+    assert [r['best_epoch'] for r in resumed] == [r['best_epoch'] for r in rows]
 
 
 def free_port() -> int:
