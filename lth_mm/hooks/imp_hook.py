@@ -309,6 +309,7 @@ class IMPHook(TicketEnforcingHook):
                     f"and needs {self.early_bird['window']} distances, so {needs} {self.unit} "
                     f'before it can end a round, but a round is {self.length}: it would never '
                     'stop one early. Lower interval or window, or drop early_bird.')
+        self._check_validation(runner, loop)
         if self.rewind == 'rewind_lt' and self.rewind_at >= self.length:
             raise ValueError(f'IMPHook: rewind_at={self.rewind_at} is not inside round 0 '
                              f'({self.length} {self.unit})')
@@ -325,6 +326,32 @@ class IMPHook(TicketEnforcingHook):
                    + f'; final sparsity {100 * expected_sparsity(self.rate, self.rounds):.2f} %')
         runner.logger.info(f'IMPHook: {self.trained_rounds} trained rounds of {self.length} '
                            f'{self.unit}, rewind {self.rewind!r}, {pruning}')
+
+    def _check_validation(self, runner: Any, loop: Any) -> None:
+        """Every round validated on the same schedule, its own last epoch (iteration) included.
+        MMEngine validates at multiples of ``val_interval`` (from ``val_begin``) counted over the
+        whole stretched loop, so rounds must start at such multiples."""
+        if getattr(runner, '_val_loop', None) is None:
+            return
+        every, begin = loop.val_interval, loop.val_begin
+        fix = '(--cfg-options train_cfg.val_interval=N)'
+        if self.length % every:
+            raise ValueError(
+                f'IMPHook: a round is {self.length} {self.unit}, but validation runs every {every} '
+                f'(train_cfg.val_interval) counted over the whole search: each round would be '
+                'validated at other points of its schedule, and not at its end. Set val_interval '
+                f'to a divisor of {self.length} {fix}, or round_length to a multiple of {every}.')
+        if begin > every:
+            raise ValueError(
+                f'IMPHook: train_cfg.val_begin={begin} counts over the whole search: round 0 would '
+                f'skip validations before {self.unit[:-1]} {begin} that the later rounds make. '
+                'Leave val_begin at 1 (validation starts at the first multiple of val_interval).')
+        if self.early_bird and self.early_bird['interval'] % every:
+            raise ValueError(
+                f"IMPHook: early_bird interval={self.early_bird['interval']} is no multiple of "
+                f'train_cfg.val_interval={every}: a round it ends would not be validated at its '
+                'end, and the later rounds would leave the validation schedule. Use an interval '
+                f'that is a multiple of {every}, or validate more often {fix}.')
 
     @property
     def unit(self) -> str:

@@ -327,3 +327,22 @@ def test_keep_prefixes_hold_with_a_reinit_rewind(tmp_path):
     assert torch.equal(probe.state['head.fc.weight'], trained['head.fc.weight'])
     conv = 'backbone.layer1.0.conv1.weight'
     assert not torch.equal(probe.state[conv], trained[conv] * (probe.state[conv] != 0))
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'train_cfg.max_epochs': 5, 'train_cfg.val_interval': 2},
+     'a round is 5 epochs, but validation runs every 2'),
+    ({'train_cfg.max_epochs': 4, 'train_cfg.val_interval': 2, 'train_cfg.val_begin': 3},
+     'val_begin=3 counts over the whole search'),
+    ({'train_cfg.max_epochs': 8, 'train_cfg.val_interval': 2,
+      'custom_hooks.0.early_bird': dict(interval=1, window=2)},
+     'early_bird interval=1 is no multiple of train_cfg.val_interval=2'),
+])
+def test_every_round_is_validated_on_the_same_schedule_or_refused(tmp_path, options, message):
+    """MMEngine validates at multiples of val_interval over the whole stretched loop: a round
+    length that is no multiple of it would validate each round elsewhere, never at its end."""
+    cfg = tiny_cfg(tmp_path / 'work', [dict(IMP)], **options)
+    runner = build_runner(cfg)
+    with pytest.raises(ValueError, match=message):
+        runner.train()
+    assert runner.iter == 0 and not (tmp_path / 'work' / 'imp' / 'tickets').exists()
