@@ -139,10 +139,28 @@ def test_detection_recipe(path: Path) -> None:
     """The original's recipe, data and experiment settings, read back from the merged config."""
     cfg = parsed(path)
     assert cfg.model.bbox_head.num_classes == 20 and cfg.model.backbone.depth == 50
-    assert cfg.model.bbox_head.anchor_generator.base_sizes == [
-        [(142, 110), (192, 243), (459, 401)], [(36, 75), (76, 55), (72, 146)],
-        [(12, 16), (19, 36), (40, 28)]]  # YOLOv4's anchors, as the original
+    # The anchors the original computes with: config/yolov4_config.py's grid units times each
+    # level's stride (model/head/yolo_head.py), not the YOLOv4 pixel values of its comments.
+    grid_units = [[(1.25, 1.625), (2.0, 3.75), (4.125, 2.875)],
+                  [(1.875, 3.8125), (3.875, 2.8125), (3.6875, 7.4375)],
+                  [(3.625, 2.8125), (4.875, 6.1875), (11.65625, 10.1875)]]
+    pixels = [[(w * stride, h * stride) for w, h in level]
+              for level, stride in zip(grid_units, (8, 16, 32))]
+    anchors = cfg.model.bbox_head.anchor_generator
+    assert anchors.base_sizes == pixels[::-1] and anchors.strides == [32, 16, 8]
+    assert anchors.base_sizes == [[(116, 90), (156, 198), (373, 326)],
+                                  [(30, 61), (62, 45), (59, 119)],
+                                  [(10, 13), (16, 30), (33, 23)]]
     assert cfg.data_preprocessor.mean == [123.675, 116.28, 103.53]
+
+    # Evaluation: the original keeps a box (its argmax class) if objectness x class probability
+    # > 0.005, NMS at 0.45, no cap: at most one box per anchor, 10,647 at 416 x 416. YOLOV3Head's
+    # tightest thresholds that keep all of those; every (box, class) pair into NMS.
+    test = cfg.model.test_cfg
+    anchors_416 = (13 ** 2 + 26 ** 2 + 52 ** 2) * 3
+    assert (test.conf_thr, test.score_thr, test.min_bbox_size) == (0.005, 0.005, 0)
+    assert test.nms == dict(type='nms', iou_threshold=0.45)
+    assert (test.nms_pre, test.max_per_img) == (anchors_416 * 20, anchors_416) == (212940, 10647)
 
     # 120 epochs of the 16,551 VOC07+12 trainval images at batch 8, in iterations.
     optim = cfg.optim_wrapper
@@ -184,6 +202,17 @@ def test_detection_recipe(path: Path) -> None:
         assert hook.get('criterion', 'magnitude') == ('random' if 'random' in name
                                                       else 'magnitude')
         assert 'imagenet' in name
+
+
+def test_model_base_keeps_mmdetection_test_cfg() -> None:
+    """The model base (and so the demo detector, whose documented results used it) keeps
+    MMDetection's YOLOv3 test settings; only the VOC configs take the original's thresholds."""
+    mmdet_yolov3 = dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05, conf_thr=0.005,
+                        nms=dict(type='nms', iou_threshold=0.45), max_per_img=100)
+    base = load_cfg(DET / '_base_' / 'models' / 'yolov3_r50.py')
+    assert base.model.test_cfg.to_dict() == mmdet_yolov3
+    for path in DEMO:
+        assert parsed(path).model.test_cfg.to_dict() == mmdet_yolov3
 
 
 def test_docs_name_every_detection_config() -> None:

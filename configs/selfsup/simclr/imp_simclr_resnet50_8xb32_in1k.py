@@ -15,6 +15,13 @@ _base_ = ['mmpretrain::simclr/simclr_resnet50_8xb32-coslr-200e_in1k.py']
 
 custom_imports = dict(imports=['lth_mm'], allow_failed_imports=False)
 
+# Inputs: unnormalised, as the original (SimCLR/args.py dataloader_setup defines `normalize` but
+# its tfs_train ends at ToTensor(): RGB in [0, 1]) trained on, and as checkpoints/simclr_weight.pt
+# was pre-trained (configs/classification/_base_/pretrain/simclr.py). MMPretrain's SimCLR base
+# normalises with ImageNet's mean / std; mean 0 and std 255 on its 0-255 pixels give the original's
+# x / 255 (to_rgb=True, kept from the base: the images are read BGR, torchvision reads RGB).
+data_preprocessor = dict(mean=[0., 0., 0.], std=[255., 255., 255.], to_rgb=True)
+
 # mmengine tags every dict of an `mmpretrain::` base with `_scope_`; a collate function takes no
 # such argument, so the base's collate_fn is set again here.
 train_dataloader = dict(collate_fn=dict(_delete_=True, type='default_collate'))

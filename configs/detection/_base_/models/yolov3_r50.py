@@ -10,7 +10,14 @@
 #   zero_init_residual=False, as loading pre-trained weights needs (see _base_/pretrain in
 #   configs/classification). No init_cfg here: the experiment configs add the pre-training.
 # - Neck / head: mmdet::yolo/yolov3_d53_8xb8-ms-608-273e_coco.py's, for ResNet channels, with the
-#   original's YOLOv4 anchors (pixels at 416 x 416) and 20 VOC classes. They are never pruned.
+#   anchors the original uses and 20 VOC classes. They are never pruned. The original's
+#   config/yolov4_config.py gives its anchors in grid units of each level's stride (8 / 16 / 32),
+#   and model/head/yolo_head.py multiplies them by the stride (pred_wh = exp(t_wh) * anchor *
+#   stride): (1.25, 1.625) x 8 = (10, 13) ... (11.65625, 10.1875) x 32 = (373, 326) pixels, the
+#   YOLOv3 COCO anchors (the same as MMDetection's YOLOv3). The pixel values in that file's
+#   comments, (12, 16) ... (459, 401), are YOLOv4's and are not what it computes with.
+# - test_cfg: MMDetection's YOLOv3 test settings; the VOC configs (../yolov3_r50_voc0712.py) replace
+#   them with the original's evaluation thresholds.
 # - Inputs: RGB normalised with ImageNet mean / std, as the pre-trained weights expect.
 data_preprocessor = dict(
     type='DetDataPreprocessor',
@@ -43,9 +50,9 @@ model = dict(
         out_channels=[1024, 512, 256],
         anchor_generator=dict(
             type='YOLOAnchorGenerator',
-            base_sizes=[[(142, 110), (192, 243), (459, 401)],
-                        [(36, 75), (76, 55), (72, 146)],
-                        [(12, 16), (19, 36), (40, 28)]],
+            base_sizes=[[(116, 90), (156, 198), (373, 326)],
+                        [(30, 61), (62, 45), (59, 119)],
+                        [(10, 13), (16, 30), (33, 23)]],
             strides=[32, 16, 8]),
         bbox_coder=dict(type='YOLOBBoxCoder'),
         featmap_strides=[32, 16, 8],
@@ -65,7 +72,8 @@ model = dict(
             loss_weight=2.0,
             reduction='sum'),
         loss_wh=dict(type='MSELoss', loss_weight=2.0, reduction='sum')),
-    # training and testing settings (the original's: confidence 0.005, NMS IoU 0.45)
+    # training and testing settings; test_cfg is MMDetection's YOLOv3's (the VOC configs replace
+    # it with the original's thresholds, see ../yolov3_r50_voc0712.py)
     train_cfg=dict(
         assigner=dict(
             type='GridAssigner',
