@@ -155,6 +155,13 @@ def _scheme(name: str) -> Scheme:
     return SCHEMES[name]
 
 
+def _check_scheme_names(*names: str) -> None:
+    """Refuse a misspelt scheme before any guessing, whose error would hide the typo."""
+    for name in names:
+        if name != 'auto':
+            _scheme(name)
+
+
 # Containers and detection -------------------------------------------------------------------------
 def unwrap_state_dict(obj: Any) -> dict[str, Any]:
     """Take the state dict out of ``{'state_dict': ...}`` / ``{'model': ...}`` and strip a
@@ -280,6 +287,7 @@ def _canonical(keys: Iterable[str], src: Scheme, skip: Sequence[str], report: Ke
 def _key_map(keys: Sequence[str], dst: str, src: str, skip: Sequence[str]
              ) -> tuple[dict[str, str], KeyMapReport]:
     """Source key -> destination key for every key that maps, with the report."""
+    _check_scheme_names(src, dst)
     src = detect_scheme(keys) if src == 'auto' else src
     source, target = _scheme(src), _scheme(dst)
     report = KeyMapReport(src, dst)
@@ -368,6 +376,7 @@ def _match(state_dict: Any, target: nn.Module | Mapping[str, Any], src: str, dst
            skip: Sequence[str], where: str | None = None
            ) -> tuple[dict[str, torch.Tensor], KeyMapReport]:
     """:func:`match_to_model`; ``where`` (a file) is named in the errors about its content."""
+    _check_scheme_names(src, dst)
     if isinstance(target, nn.Module):
         target = target.state_dict()
     shapes = {k: tuple(v.shape) if hasattr(v, 'shape') else tuple(v) for k, v in target.items()}

@@ -72,14 +72,32 @@ def _keep_after_pruning(alive_scores: np.ndarray, k: int, alive: np.ndarray | No
     return keep
 
 
+def _score_dtype(weights: Sequence[torch.Tensor]) -> torch.dtype:
+    """The dtype ``torch.nn.utils.prune`` ranks ``weights`` in, widened to at least float32.
+
+    ``prune.global_unstructured`` concatenates the weights, so its scores take their promoted
+    dtype: float64 as soon as one weight is float64, where float32 would merge values that differ
+    below its resolution, flush tiny ones to zero and overflow past 3.4e38. float16 and bfloat16
+    widen to float32 exactly (order and ties unchanged), so those models keep the float32 path.
+    """
+    dtype = torch.float32
+    for weight in weights:
+        dtype = torch.promote_types(dtype, weight.dtype)
+    return dtype
+
+
 def _magnitudes(weights: Sequence[torch.Tensor]) -> np.ndarray:
-    """``|w|`` of all tensors, flattened and concatenated, as one float32 CPU array."""
-    out = torch.empty(sum(w.numel() for w in weights), dtype=torch.float32)
+    """``|w|`` of all tensors, flattened and concatenated, as one CPU array.
+
+    float32, or float64 when a weight is float64 (see :func:`_score_dtype`).
+    """
+    dtype = _score_dtype(weights)
+    out = torch.empty(sum(w.numel() for w in weights), dtype=dtype)
     offset = 0
     for weight in weights:
         flat = weight.detach().reshape(-1)
         view = out[offset:offset + flat.numel()]
-        if flat.dtype == torch.float32 and flat.device.type == 'cpu':
+        if flat.dtype == dtype and flat.device.type == 'cpu':
             torch.abs(flat, out=view)
         else:
             view.copy_(flat.abs())

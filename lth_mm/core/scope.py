@@ -108,17 +108,24 @@ class PruneScope:
     def select(self, model: nn.Module) -> dict[str, nn.Parameter]:
         """Return the prunable parameters of ``model`` by name, in module order.
 
+        A parameter shared by several modules (tied weights) is one parameter: it is selected
+        once, under its first name, the one ``model.named_parameters()`` gives it (and only if
+        that name is in scope), so that every selected name is a key of the model.
+
         Raises:
             ValueError: if the scope selects nothing in ``model``.
         """
         types = self._types()
         stems = set() if self.include_stem else find_stem_weights(model)
+        first_names = {id(param): name for name, param in model.named_parameters()}
         selected: dict[str, nn.Parameter] = {}
         for module_name, module in model.named_modules():
             weight = getattr(module, 'weight', None)
             if not isinstance(module, types) or not isinstance(weight, nn.Parameter):
                 continue
             name = f'{module_name}.weight' if module_name else 'weight'
+            if first_names.get(id(weight)) != name:
+                continue  # a second name of a shared parameter
             if not name.startswith(self.prefix) or name in stems:
                 continue
             if self.include and not any(re.search(p, name) for p in self.include):

@@ -116,6 +116,33 @@ def _unreadable(path: Path, prefix: bytes, err: BaseException) -> TicketFileErro
                            torch_file=_is_torch_file(prefix))
 
 
+def _described_size(header: dict[str, Any]) -> int | None:
+    """Bytes of tensor data the header describes (the largest end offset), None if unclear."""
+    ends = [entry['data_offsets'][1] for key, entry in header.items()
+            if key != '__metadata__' and isinstance(entry, dict)
+            and isinstance(entry.get('data_offsets'), list) and len(entry['data_offsets']) == 2]
+    if not all(type(end) is int and end >= 0 for end in ends):
+        return None
+    return max(ends, default=0)
+
+
+def _damaged(path: Path, header: dict[str, Any], header_len: int, size: int,
+             err: BaseException) -> TicketFileError:
+    """The error for an lth_mm ticket whose header checked out but whose tensors do not load."""
+    described = _described_size(header)
+    data_size = size - 8 - header_len
+    if described is not None and data_size < described:
+        what = (f'the file is {size:,} bytes, shorter than the {8 + header_len + described:,} '
+                'its header describes: it was cut short (an interrupted copy, download or write)')
+    elif described is not None and data_size > described:
+        what = (f'the file is {size:,} bytes, longer than the {8 + header_len + described:,} '
+                'its header describes: something was appended to it')
+    else:
+        what = f'its lth_mm header reads well but its tensor data does not ({err})'
+    return TicketFileError(f'{path} is a damaged lth_mm ticket file: {what}. Copy it again from '
+                           'its source, or save the ticket again (Ticket.save)')
+
+
 def read_ticket_file(path: PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read and validate a ticket file; return ``(masks, card)``.
 
@@ -161,7 +188,7 @@ def read_ticket_file(path: PathLike) -> tuple[dict[str, torch.Tensor], dict[str,
     try:
         tensors = st_load(data)
     except (SafetensorError, ValueError, OverflowError) as err:
-        raise _unreadable(path, prefix, err) from err
+        raise _damaged(path, header, header_len, size, err) from err
     try:
         shapes = {name: _shape(shape, name)
                   for name, shape in json.loads(metadata['shapes']).items()}
@@ -185,9 +212,18 @@ def _unpack_all(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...
     for name, shape in shapes.items():
         packed = tensors[name]
         numel = math.prod(shape)
-        if packed.dtype != np.uint8 or packed.ndim != 1 or packed.size != (numel + 7) // 8:
+        if packed.dtype != np.uint8:
             raise TicketFileError(
-                f'{where}: corrupt mask {name!r}: {packed.size} bytes of {packed.dtype} for shape '
+                f'{where}: corrupt mask {name!r}: stored as {packed.dtype}, but masks are stored '
+                'bit-packed as uint8')
+        if packed.ndim != 1:
+            raise TicketFileError(
+                f'{where}: corrupt mask {name!r}: stored with {packed.ndim} dimensions '
+                f'{list(packed.shape)}, but packed masks are 1-D (the mask\'s shape '
+                f'{list(shape)} is kept apart, in the metadata)')
+        if packed.size != (numel + 7) // 8:
+            raise TicketFileError(
+                f'{where}: corrupt mask {name!r}: {packed.size} bytes of uint8 for shape '
                 f'{list(shape)} (expected {(numel + 7) // 8} uint8 bytes)')
         if numel % 8 and packed.size and int(packed[-1]) & ((1 << (8 - numel % 8)) - 1):
             raise TicketFileError(f'{where}: corrupt mask {name!r}: padding bits are set')

@@ -446,6 +446,23 @@ def test_unknown_scheme_raises(tv):
         convert_state_dict(tv, 'timm')
 
 
+def test_a_misspelt_scheme_is_named_before_any_detection():
+    """Keys of no known layout: the typo is the error, not 'cannot tell the naming scheme'."""
+    ticket = Ticket({'conv.weight': torch.ones(3, dtype=torch.bool)})
+    state = {'conv.weight': torch.zeros(3)}
+    target = nn.Sequential()
+    target.conv = nn.Linear(3, 1)
+    calls = [lambda: convert_ticket(ticket, 'mmpretran'),
+             lambda: convert_state_dict(state, 'mmpretran'),
+             lambda: match_to_model(state, target, dst='mmpretran'),
+             lambda: match_to_model(state, target, src='mmpretran'),
+             lambda: load_pretrained(target, state, dst='mmpretran'),
+             lambda: load_pretrained(target, state, src='mmpretran')]
+    for call in calls:
+        with pytest.raises(KeyMapError, match=r"unknown scheme 'mmpretran'; known: \["):
+            call()
+
+
 # convert_state_dict round trips -----------------------------------------------------------------
 @pytest.mark.parametrize('via', ['mmpretrain', 'simclr', 'moco_v2'])
 def test_convert_state_dict_round_trip(tv, via):

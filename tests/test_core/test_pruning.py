@@ -284,7 +284,8 @@ def _compare_with_torch_prune(model: nn.Module, rounds: int, rate: float, noise,
             params[f'{name}.weight'].add_(step)
             m.weight_orig.add_(step)
         ticket.apply_(model)
-        reference(torch.zeros(1, 3, 32, 32))  # the pre-forward hook recomputes weight
+        dtype = next(reference.parameters()).dtype
+        reference(torch.zeros(1, 3, 32, 32, dtype=dtype))  # the pre-forward hook recomputes weight
         for name, m in convs:
             assert torch.equal(params[f'{name}.weight'], m.weight), name
     alive = ticket.numel
@@ -344,6 +345,80 @@ def test_layerwise_equals_torch_l1_unstructured_per_layer(make_tiny) -> None:
     for name, m in _torch_convs(reference):
         prune.l1_unstructured(m, 'weight', amount=0.4)
         assert torch.equal(ticket[f'{name}.weight'], m.weight_mask.bool())
+
+
+# float64 weights: torch ranks them in float64, so must lth_mm
+F64_CASES = {
+    # differ below float32 resolution: float32 scores would see a four-way tie
+    'near_ties': [[1 + 1e-12, 1.0, 1 + 2e-12, 1 + 3e-12], [1 + 4e-12, 1 - 1e-12, 1 + 5e-12]],
+    # below float32's smallest value: float32 scores would flush them to zero, tied with 0.0
+    'tiny': [[1e-300, 0.0, 2e-300, 3e-300], [4e-300, -5e-300, 1e-310]],
+    # finite in float64, Inf in float32
+    'huge': [[1e39, 2.0, -3.0, 4.0], [-1e300, 5.0, 1e-3]],
+}
+
+
+@pytest.mark.parametrize('case', sorted(F64_CASES))
+@pytest.mark.parametrize('rate', [0.25, 0.5, 0.75])
+def test_float64_equals_torch_global_and_layerwise(case: str, rate: float) -> None:
+    weights = [torch.tensor(v, dtype=torch.float64) for v in F64_CASES[case]]
+    modules = [nn.Module() for _ in weights]
+    for m, w in zip(modules, weights, strict=True):
+        m.weight = nn.Parameter(w.clone())
+    prune.global_unstructured([(m, 'weight') for m in modules],
+                              pruning_method=prune.L1Unstructured, amount=rate)
+    masks = prune_masks(weights, _dense(weights), rate, mode='global')
+    for mask, m in zip(masks, modules, strict=True):
+        assert torch.equal(mask, m.weight_mask.bool())
+
+    masks = prune_masks(weights, _dense(weights), rate, mode='layerwise')
+    for mask, w in zip(masks, weights, strict=True):
+        m = nn.Module()
+        m.weight = nn.Parameter(w.clone())
+        prune.l1_unstructured(m, 'weight', amount=rate)
+        assert torch.equal(mask, m.weight_mask.bool())
+
+
+def test_float64_weight_among_float32_ranks_all_in_float64() -> None:
+    """torch.cat promotes a mix of float32 and float64 weights: the ranking is float64."""
+    weights = [torch.tensor([1.0, 1.0, 1.0], dtype=torch.float32),
+               torch.tensor([1 + 1e-12, 1 - 1e-12, 1.0], dtype=torch.float64)]
+    modules = [nn.Module() for _ in weights]
+    for m, w in zip(modules, weights, strict=True):
+        m.weight = nn.Parameter(w.clone())
+    prune.global_unstructured([(m, 'weight') for m in modules],
+                              pruning_method=prune.L1Unstructured, amount=1 / 6)
+    masks = prune_masks(weights, _dense(weights), 1 / 6)
+    assert masks[1].tolist() == [True, False, True]
+    for mask, m in zip(masks, modules, strict=True):
+        assert torch.equal(mask, m.weight_mask.bool())
+
+
+@pytest.mark.parametrize(('dtypes', 'expected'), [
+    ((torch.float32,), torch.float32), ((torch.float16, torch.bfloat16), torch.float32),
+    ((torch.float32, torch.float64), torch.float64), ((torch.float64,), torch.float64)])
+def test_magnitudes_stay_float32_unless_a_weight_is_float64(dtypes, expected) -> None:
+    """float16/bfloat16 widen to float32 exactly: only float64 weights need float64 scores."""
+    from lth_mm.core.pruning import _magnitudes
+    scores = _magnitudes([torch.ones(3, dtype=d) for d in dtypes])
+    assert scores.dtype == torch.empty(0, dtype=expected).numpy().dtype
+
+
+@given(seed=st.integers(0, 10_000), rate=st.floats(0.05, 0.6), rounds=st.integers(1, 3))
+@settings(max_examples=10, deadline=None)
+def test_float64_model_equals_torch_global_l1_over_rounds(make_tiny, seed: int, rate: float,
+                                                         rounds: int) -> None:
+    """A float64 model whose weights differ only below float32 resolution."""
+    model = make_tiny(seed).double()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in PruneScope().select(model).values():
+            p.copy_(1 + 1e-12 * torch.randint(-50, 51, p.shape, generator=gen).double())
+
+    def noise(shape, g):
+        return 1e-12 * torch.randint(-5, 6, shape, generator=g).double()
+
+    _compare_with_torch_prune(model, rounds, rate, noise, gen)
 
 
 @pytest.mark.parametrize('dims', [(8,), (1000,), (3, 3)])

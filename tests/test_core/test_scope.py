@@ -7,7 +7,7 @@ import json
 import pytest
 from torch import nn
 
-from lth_mm.core import PruneScope, find_stem_weights
+from lth_mm.core import PruneScope, Ticket, find_stem_weights
 
 pytestmark = pytest.mark.usefixtures('single_thread')
 
@@ -105,6 +105,28 @@ def test_default_scope_on_tiny(make_tiny, tiny_prunable: list[str]) -> None:
     assert list(PruneScope().select(make_tiny())) == tiny_prunable
     deep = PruneScope().select(make_tiny(deep_stem=True))
     assert list(deep) == tiny_prunable
+
+
+def test_a_shared_weight_is_selected_once_under_its_first_name() -> None:
+    """Tied conv weights: one parameter, one name, the one named_parameters() lists."""
+    model = nn.Sequential(nn.Conv2d(3, 3, 3), nn.Conv2d(3, 3, 3), nn.Conv2d(3, 3, 3))
+    model[2].weight = model[0].weight
+    selected = PruneScope().select(model)
+    assert list(selected) == ['0.weight', '1.weight']
+    assert set(selected) <= dict(model.named_parameters()).keys()
+    assert selected['0.weight'] is model[2].weight
+    # the first name out of scope leaves the parameter out, whatever its later names
+    assert list(PruneScope(exclude=(r'^0\.',)).select(model)) == ['1.weight']
+
+
+def test_tickets_on_tied_weights_fit_the_model() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 3, 3), nn.Conv2d(3, 3, 3))
+    model[1].weight = model[0].weight
+    ticket = Ticket.dense(model).prune(model, 0.2)
+    assert list(ticket) == ['0.weight']
+    ticket.check(model)
+    ticket.apply_(model)
+    assert bool((model[1].weight[~ticket['0.weight']] == 0).all())
 
 
 def test_other_layer_types(resnet50: nn.Module) -> None:

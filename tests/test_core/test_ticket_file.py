@@ -172,11 +172,29 @@ def test_missing_file(tmp_path: Path) -> None:
     _expect(tmp_path, 'is not a file')
 
 
-@pytest.mark.parametrize('cut', [1, 8, 9, 40, -1, -7])
+@pytest.mark.parametrize('cut', [1, 8, 9, 40])
 def test_truncated_file(saved: Path, cut: int) -> None:
     data = saved.read_bytes()
     saved.write_bytes(data[:cut])
     _expect(saved, 'not a readable lth_mm ticket file')
+
+
+@pytest.mark.parametrize('cut', [-1, -3])  # the tensor data is 3 bytes
+def test_truncated_tensor_data_is_named_a_damaged_ticket(saved: Path, cut: int) -> None:
+    """The header was read as an lth_mm ticket's: the file is that, cut short; not 'foreign'."""
+    data = saved.read_bytes()
+    saved.write_bytes(data[:cut])
+    err = _expect(saved, 'damaged lth_mm ticket file', f'the file is {len(data) + cut:,} bytes',
+                  f'shorter than the {len(data):,} its header describes', 'Copy it again')
+    assert 'not a safetensors file' not in str(err)
+
+
+def test_appended_bytes_are_named(saved: Path) -> None:
+    data = saved.read_bytes()
+    saved.write_bytes(data + b'\0' * 3)
+    err = _expect(saved, 'damaged lth_mm ticket file',
+                  f'longer than the {len(data):,} its header describes', 'Copy it again')
+    assert 'not a safetensors file' not in str(err)
 
 
 @pytest.mark.parametrize('data', [b'', b'hello world, not a ticket', bytes(range(256)) * 4,
@@ -303,13 +321,35 @@ def test_shapes_and_masks_disagree(saved: Path) -> None:
     _expect(saved, 'corrupt ticket', "masks without shape ['d']")
 
 
-@pytest.mark.parametrize('packed', [
-    np.zeros(3, np.uint8), np.zeros(1, np.uint8), np.zeros(0, np.uint8),
-    np.zeros((1, 2), np.uint8), np.zeros(2, np.int8), np.zeros(2, np.float32)])
-def test_wrong_packed_length_or_dtype(saved: Path, packed: np.ndarray) -> None:
+def test_unreadable_tensor_entry_in_a_ticket_header(saved: Path) -> None:
+    """An lth_mm header whose tensor entries safetensors refuses: damaged, not foreign."""
+    data = saved.read_bytes()
+    assert data.count(b'"shape":[2]') == 1  # a.weight: 2 packed bytes
+    saved.write_bytes(data.replace(b'"shape":[2]', b'"shape":[7]'))
+    err = _expect(saved, 'damaged lth_mm ticket file', 'its tensor data does not',
+                  'Copy it again')
+    assert 'not a safetensors file' not in str(err)
+
+
+@pytest.mark.parametrize('packed, fragments', [
+    (np.zeros(3, np.uint8), ['3 bytes of uint8 for shape [10]', 'expected 2 uint8 bytes']),
+    (np.zeros(1, np.uint8), ['1 bytes of uint8 for shape [10]', 'expected 2 uint8 bytes']),
+    (np.zeros(0, np.uint8), ['0 bytes of uint8 for shape [10]', 'expected 2 uint8 bytes']),
+    (np.zeros((1, 2), np.uint8), ['stored with 2 dimensions [1, 2]', 'packed masks are 1-D']),
+    (np.zeros((2, 1), np.uint8), ['stored with 2 dimensions [2, 1]', 'packed masks are 1-D']),
+    (np.zeros(2, np.int8), ['stored as int8', 'bit-packed as uint8']),
+    (np.zeros(2, np.float32), ['stored as float32', 'bit-packed as uint8'])])
+def test_wrong_packed_length_dtype_or_ndim(saved: Path, packed: np.ndarray,
+                                           fragments: list[str]) -> None:
+    """Each defect is named as such: a 2-D mask of the right byte count is not 'N bytes'."""
     tensors, metadata = _parts(saved)
     _save_raw(saved, dict(tensors, **{'a.weight': packed}), metadata)
-    _expect(saved, "corrupt mask 'a.weight'", 'expected 2 uint8 bytes')
+    _expect(saved, "corrupt mask 'a.weight'", *fragments)
+    record = pack_masks({'a.weight': torch.ones(10, dtype=torch.bool)}, {})
+    record['masks']['a.weight'] = torch.from_numpy(packed)
+    with pytest.raises(TicketFileError, match="corrupt mask 'a.weight'") as info:
+        unpack_masks(record, where='ckpt.pth')
+    assert all(fragment in str(info.value) for fragment in fragments), info.value
 
 
 @pytest.mark.parametrize('bit', range(6))

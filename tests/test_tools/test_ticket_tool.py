@@ -126,6 +126,19 @@ def test_convert_to_a_bad_destination_is_a_clear_error(tickets, tmp_path):
     _fails(['convert', src, str(blocker / 'under_a_file.pth')], 'cannot write')
 
 
+def test_convert_with_a_misspelt_scheme_names_the_typo(tmp_path):
+    """Custom keys (no known layout): the typo is reported, not the failed layout detection."""
+    src = tmp_path / 'custom.safetensors'
+    Ticket({'conv.weight': torch.ones(3, dtype=torch.bool)}).save(src)
+    out = str(tmp_path / 'o.safetensors')
+    message = _fails(['convert', str(src), out, '--dst-scheme', 'mmpretran'],
+                     "unknown scheme 'mmpretran'", 'mmpretrain')
+    assert 'cannot tell' not in message
+    _fails(['convert', str(src), out, '--dst-scheme', 'mmpretrain', '--src-scheme', 'tv'],
+           "unknown scheme 'tv'")
+    assert not Path(out).exists()
+
+
 def test_plot_of_a_json_that_is_not_a_summary(tmp_path):
     (tmp_path / 'other.json').write_text('{"a": 1}')
     _fails(['plot', str(tmp_path / 'other.json')], 'other.json is not a ticket-search summary')
