@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 from mmengine.dist import broadcast_object_list, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import EMAHook, Hook
 
 from ..core import MaskApplier, Ticket
 from ..core.options import flag
@@ -75,8 +75,8 @@ class TicketEnforcingHook(Hook):
       uninterrupted run wherever the kill landed.
 
     Note:
-        Priority ``ABOVE_NORMAL`` runs the mask before ``EMAHook`` (``NORMAL``) and the
-        checkpoint and logger hooks, so averaged and saved weights are masked.
+        Priority ``ABOVE_NORMAL`` runs the mask before the checkpoint and logger hooks, so saved
+        weights are masked. ``EMAHook`` is refused: its averaged copy is not masked.
 
     Args:
         mask_grads: Also zero the gradients of pruned weights during backward, as
@@ -186,6 +186,13 @@ class TicketEnforcingHook(Hook):
     # Run mode ---------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
         """Note whether this run trains, resumes or only evaluates; check ``metric`` early."""
+        averaging = [type(h).__name__ for h in runner.hooks if isinstance(h, EMAHook)]
+        if averaging:
+            raise ValueError(
+                f'{type(self).__name__}: {averaging[0]} keeps an averaged copy of the weights, '
+                'which lth_mm does not mask: the weights it validates, tests and saves would '
+                'hold the pruned weights\' decaying values, not zeros. Remove it from '
+                'custom_hooks for ticket runs.')
         self._training = is_training(runner)
         resuming = resume_source(runner) if self._training else None
         self._source = resuming or runner._load_from

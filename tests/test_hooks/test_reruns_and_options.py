@@ -346,3 +346,17 @@ def test_every_round_is_validated_on_the_same_schedule_or_refused(tmp_path, opti
     with pytest.raises(ValueError, match=message):
         runner.train()
     assert runner.iter == 0 and not (tmp_path / 'work' / 'imp' / 'tickets').exists()
+
+
+@pytest.mark.parametrize('kind', ['IMPHook', 'TicketHook'])
+def test_an_ema_hook_is_refused_before_anything_runs(tmp_path, kind):
+    """EMAHook's averaged weights (validated, tested, saved) are not masked: refused."""
+    hook = dict(IMP)
+    if kind == 'TicketHook':
+        model = build_runner(tiny_cfg(tmp_path / 'donor', [])).model
+        Ticket.dense(model).prune(model, 0.5).save(tmp_path / 'ticket.safetensors')
+        hook = dict(type='TicketHook', ticket=str(tmp_path / 'ticket.safetensors'))
+    runner = build_runner(tiny_cfg(tmp_path / 'work', [hook, dict(type='EMAHook')]))
+    with pytest.raises(ValueError, match='EMAHook keeps an averaged copy of the weights'):
+        runner.train()
+    assert runner.iter == 0 and not (tmp_path / 'work' / 'imp').exists()
