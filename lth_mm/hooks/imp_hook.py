@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import barrier, broadcast_object_list, is_main_process
+from mmengine.hooks import EarlyStoppingHook
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
@@ -254,6 +255,13 @@ class IMPHook(TicketEnforcingHook):
         selected = self.scope.select(model)  # raises now if the scope selects nothing
         self._clear_first = []
         if is_training(runner):
+            stoppers = [type(h).__name__ for h in runner.hooks if isinstance(h, EarlyStoppingHook)]
+            if stoppers:
+                raise ValueError(
+                    f'IMPHook: {stoppers[0]} counts its patience over the whole search, whose '
+                    'rounds restart from rewound weights: it would end the search in a later '
+                    'round, with the rounds after it never trained. Remove it for a search; '
+                    'early_bird=dict(...) ends rounds early by how settled the mask is.')
             resuming = resume_source(runner) is not None
             if not resuming:
                 self._check_pretrained(runner)

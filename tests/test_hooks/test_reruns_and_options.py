@@ -360,3 +360,12 @@ def test_an_ema_hook_is_refused_before_anything_runs(tmp_path, kind):
     with pytest.raises(ValueError, match='EMAHook keeps an averaged copy of the weights'):
         runner.train()
     assert runner.iter == 0 and not (tmp_path / 'work' / 'imp').exists()
+
+
+def test_an_early_stopping_hook_is_refused_in_a_search(tmp_path):
+    """Its patience would run over rounds that restart from rewound weights."""
+    runner = build_runner(tiny_cfg(tmp_path / 'work', [
+        dict(IMP), dict(type='EarlyStoppingHook', monitor='accuracy/top1', patience=1)]))
+    with pytest.raises(ValueError, match='EarlyStoppingHook counts its patience over the whole'):
+        runner.train()
+    assert runner.iter == 0 and not (tmp_path / 'work' / 'imp').exists()
