@@ -75,8 +75,11 @@ class TicketEnforcingHook(Hook):
       uninterrupted run wherever the kill landed.
 
     Note:
-        Priority ``ABOVE_NORMAL`` runs the mask before the checkpoint and logger hooks, so saved
-        weights are masked. ``EMAHook`` is refused: its averaged copy is not masked.
+        Priority ``ABOVE_NORMAL`` runs the mask before ``EMAHook`` (``NORMAL``) and the
+        checkpoint and logger hooks. With ``EMAHook`` its averaged copy of the weights, the one
+        it validates, tests and saves, is masked before each of those (its pruned weights only
+        decay between them), the best weights are the averaged ones validated, and the test at
+        the best weights tests those.
 
     Args:
         mask_grads: Also zero the gradients of pruned weights during backward, as
@@ -123,6 +126,7 @@ class TicketEnforcingHook(Hook):
         self._training = False
         self._source: Optional[str] = None  # the checkpoint resumed or loaded, for messages
         self._resumed = False
+        self._ema: Optional[EMAHook] = None
 
     # The ticket -------------------------------------------------------------------------------
     def set_ticket(self, runner: Any, ticket: Ticket) -> None:
@@ -179,20 +183,34 @@ class TicketEnforcingHook(Hook):
 
     def before_val_epoch(self, runner: Any) -> None:
         self.apply_mask(copies=True)
+        self._mask_average()
 
     def before_test_epoch(self, runner: Any) -> None:
         self.apply_mask(copies=True)
+        self._mask_average()
+
+    # EMAHook's averaged weights -----------------------------------------------------------------
+    def _averaged(self) -> Optional[torch.nn.Module]:
+        """The model ``EMAHook`` averages into (built in its ``before_run``), or None."""
+        averaged = getattr(self._ema, 'ema_model', None)
+        return averaged.module if averaged is not None else None
+
+    def _mask_average(self) -> None:
+        """Zero the pruned weights of EMAHook's averaged model: called before it swaps them in
+        (validation, test) or saves them (checkpoints)."""
+        averaged = self._averaged()
+        if averaged is not None and self.ticket is not None:
+            self.ticket.apply_(averaged)
+
+    def restart_average(self) -> None:
+        """Start EMAHook's average again (a rewind): its next update copies the model."""
+        if self._averaged() is not None:
+            self._ema.ema_model.steps.zero_()
 
     # Run mode ---------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
         """Note whether this run trains, resumes or only evaluates; check ``metric`` early."""
-        averaging = [type(h).__name__ for h in runner.hooks if isinstance(h, EMAHook)]
-        if averaging:
-            raise ValueError(
-                f'{type(self).__name__}: {averaging[0]} keeps an averaged copy of the weights, '
-                'which lth_mm does not mask: the weights it validates, tests and saves would '
-                'hold the pruned weights\' decaying values, not zeros. Remove it from '
-                'custom_hooks for ticket runs.')
+        self._ema = next((h for h in runner.hooks if isinstance(h, EMAHook)), None)
         self._training = is_training(runner)
         resuming = resume_source(runner) if self._training else None
         self._source = resuming or runner._load_from
@@ -207,6 +225,7 @@ class TicketEnforcingHook(Hook):
 
     # Checkpoints ------------------------------------------------------------------------------
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        self._mask_average()  # before EMAHook writes it into the checkpoint
         if self.ticket is not None:
             checkpoint[CKPT_TICKET] = self.ticket.pack()
         checkpoint[CKPT_BEST] = dict(best=dict(self.best), state=self._best_state)
@@ -269,11 +288,16 @@ class TicketEnforcingHook(Hook):
         """The test metric of the best weights (None without a test set or a validation)."""
         if not (self.test_best and self._best_state is not None and has_test(runner)):
             return None
-        model = unwrap_model(runner)
+        model, averaged = unwrap_model(runner), self._averaged()
         final_state = capture_state(model)
         restore_state(model, self._best_state)
+        if averaged is not None:  # EMAHook swaps its average in for the test: the best too
+            average = capture_state(averaged)
+            restore_state(averaged, self._best_state)
         metrics = runner.test_loop.run()
         restore_state(model, final_state)
+        if averaged is not None:
+            restore_state(averaged, average)
         runner.model.train()
         return to_float(metrics.get(self.best.get('metric'))) if metrics else None
 

@@ -563,6 +563,7 @@ class IMPHook(TicketEnforcingHook):
         if self.reinit_prefixes:
             reinitialize(model, self.seed + 20_000 + self.round, self.reinit_prefixes)
         self.set_ticket(runner, ticket)
+        self.restart_average()
         reset_optimizer(runner)
         rebuild_param_schedulers(runner)
         reset_best_checkpoint(runner)

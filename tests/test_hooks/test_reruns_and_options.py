@@ -348,18 +348,51 @@ def test_every_round_is_validated_on_the_same_schedule_or_refused(tmp_path, opti
     assert runner.iter == 0 and not (tmp_path / 'work' / 'imp' / 'tickets').exists()
 
 
-@pytest.mark.parametrize('kind', ['IMPHook', 'TicketHook'])
-def test_an_ema_hook_is_refused_before_anything_runs(tmp_path, kind):
-    """EMAHook's averaged weights (validated, tested, saved) are not masked: refused."""
-    hook = dict(IMP)
-    if kind == 'TicketHook':
-        model = build_runner(tiny_cfg(tmp_path / 'donor', [])).model
-        Ticket.dense(model).prune(model, 0.5).save(tmp_path / 'ticket.safetensors')
-        hook = dict(type='TicketHook', ticket=str(tmp_path / 'ticket.safetensors'))
-    runner = build_runner(tiny_cfg(tmp_path / 'work', [hook, dict(type='EMAHook')]))
-    with pytest.raises(ValueError, match='EMAHook keeps an averaged copy of the weights'):
-        runner.train()
-    assert runner.iter == 0 and not (tmp_path / 'work' / 'imp').exists()
+def test_ema_weights_are_validated_tested_and_saved_sparse(tmp_path):
+    """With EMAHook the averaged weights are the ones validated, tested and saved: their pruned
+    weights are exactly zero there, the average restarts at each rewind, and the test at the best
+    weights tests the best averaged weights."""
+    from mmengine.hooks import Hook
+
+    class Probe(Hook):
+        priority = 'LOWEST'  # after EMAHook swapped its average in
+
+        def __init__(self):
+            self.val, self.test, self.steps = [], [], []
+
+        def before_train_epoch(self, runner):  # after IMPHook's round boundary
+            ema = next(h for h in runner.hooks if type(h).__name__ == 'EMAHook')
+            self.steps.append(int(ema.ema_model.steps))
+
+        def before_val_epoch(self, runner):
+            self.val.append((imp_hook(runner).ticket, capture(runner)))
+
+        def before_test_epoch(self, runner):
+            self.test.append(capture(runner))
+
+    def capture(runner):
+        return {k: v.clone() for k, v in runner.model.state_dict().items()}
+
+    def pruned_are_zero(ticket, state):
+        return all(not bool(state[k][~m].any()) for k, m in ticket.items())
+
+    probe = Probe()
+    work = tmp_path / 'work'
+    runner = build_runner(tiny_cfg(work, [dict(IMP), dict(type='EMAHook', momentum=0.5)],
+                                   **{'default_hooks.checkpoint.interval': 1, **RESUMABLE}))
+    runner.register_hook(probe)
+    runner.train()
+    assert len(probe.val) == 4 and all(pruned_are_zero(t, s) for t, s in probe.val)
+    assert probe.steps == [0, 4, 0, 4]  # 4 updates per epoch; restarted at the rewind
+    ticket = probe.val[-1][0]
+    assert ticket.sparsity == 0.5
+    saved = torch.load(work / 'epoch_4.pth', weights_only=False)  # our own run's checkpoint
+    assert pruned_are_zero(ticket, saved['state_dict'])  # the average, as EMAHook saves it
+    rows = json.loads((work / 'imp' / 'summary.json').read_text())
+    best = torch.load(work / rows[1]['best_checkpoint'], weights_only=True)['state_dict']
+    tested = probe.test[-1]  # round 1's test: its best validated (averaged) weights
+    assert all(torch.equal(tested[k], best[k]) for k in best)
+    assert pruned_are_zero(ticket, best)
 
 
 def test_an_early_stopping_hook_is_refused_in_a_search(tmp_path):
@@ -369,3 +402,29 @@ def test_an_early_stopping_hook_is_refused_in_a_search(tmp_path):
     with pytest.raises(ValueError, match='EarlyStoppingHook counts its patience over the whole'):
         runner.train()
     assert runner.iter == 0 and not (tmp_path / 'work' / 'imp').exists()
+
+
+def test_ema_weights_of_a_checkpoint_are_tested_sparse(tmp_path):
+    """tools/test.py with EMAHook tests the checkpoint's weights as EMAHook loads them into its
+    average: a checkpoint whose averaged weights were saved unmasked (by lth_mm before EMAHook
+    support) is tested with its pruned weights zeroed."""
+    from mmengine.hooks import Hook
+    model = build_runner(tiny_cfg(tmp_path / 'donor', [])).model
+    ticket = Ticket.dense(model).prune(model, 0.5)
+    ticket.save(tmp_path / 'ticket.safetensors')
+    torch.save({'state_dict': model.state_dict(), 'lth_mm_ticket': ticket.pack()},
+               tmp_path / 'unmasked.pth')  # not masked: what old EMA checkpoints hold
+    tested = []
+
+    class Probe(Hook):
+        priority = 'LOWEST'  # after EMAHook swapped its average in
+
+        def before_test_epoch(self, runner):
+            tested.append({k: v.clone() for k, v in runner.model.state_dict().items()})
+
+    runner = build_runner(tiny_cfg(tmp_path / 'test', [
+        dict(type='TicketHook', ticket=str(tmp_path / 'ticket.safetensors')),
+        dict(type='EMAHook')], load_from=str(tmp_path / 'unmasked.pth')))
+    runner.register_hook(Probe())
+    runner.test()
+    assert all(not bool(tested[0][k][~m].any()) for k, m in ticket.items())
