@@ -173,6 +173,9 @@ class Ticket(Mapping[str, torch.Tensor]):
         self.card: dict[str, Any] = dict(card or {})
         self.card.setdefault('lth_mm_version', _version())
         self.card.setdefault('round', 0)
+        if type(self.card['round']) is not int or self.card['round'] < 0:
+            raise ValueError(f"the card's round must be an integer >= 0 (the IMP round of the "
+                             f"ticket), got {self.card['round']!r}")
         self.card['sparsity'] = self.sparsity
         if scope is not None:
             self.card['scope'] = scope.to_dict()
@@ -217,7 +220,10 @@ class Ticket(Mapping[str, torch.Tensor]):
             scope = PruneScope.from_value(card['scope']) if card.get('scope') else None
         except (TypeError, ValueError) as err:
             raise TicketFileError(f'{path}: invalid scope in the ticket card ({err})') from err
-        return cls(masks, scope, card)
+        try:
+            return cls(masks, scope, card)
+        except (TypeError, ValueError) as err:
+            raise TicketFileError(f'{path}: invalid ticket card ({err})') from err
 
     @classmethod
     def from_torch_prune(cls, obj_or_path: Any, allow_pickle: bool = False) -> Ticket:

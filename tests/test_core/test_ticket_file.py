@@ -312,6 +312,14 @@ def test_invalid_scope_in_card(saved: Path) -> None:
     _expect(saved, 'invalid scope', 'regular expression')
 
 
+@pytest.mark.parametrize('value', ['"x"', '-1', '1.5', 'true'])
+def test_a_round_that_is_no_round_number(saved: Path, value: str) -> None:
+    """Read before anything prunes from the ticket (the next round is the card's + 1)."""
+    tensors, metadata = _parts(saved)
+    _save_raw(saved, tensors, dict(metadata, card=f'{{"round": {value}}}'))
+    _expect(saved, 'invalid ticket card', "round must be an integer >= 0")
+
+
 def test_shapes_and_masks_disagree(saved: Path) -> None:
     tensors, metadata = _parts(saved)
     shapes = json.loads(metadata['shapes'])
