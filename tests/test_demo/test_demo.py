@@ -40,8 +40,14 @@ def test_parse_args_and_the_run_lists(demo):
     assert 'load_from=None' in runs['scratch'].options
     quick = demo.parse_args(['transfer', '--quick', '--transfer-rounds', '1'])
     assert (quick.rounds, quick.epochs, quick.transfer_rounds) == (2, 1, [2])
-    with pytest.raises(SystemExit, match=r'--transfer-rounds \[7\] not in 1..5'):
-        demo.DEMOS['transfer'].runs(demo.parse_args(['transfer', '--transfer-rounds', '7']))
+    for name, rounds in (('transfer', 5), ('selfsup', 4)):  # one check, shared
+        with pytest.raises(SystemExit, match=rf'demo {name}: --transfer-rounds \[7\] not in '
+                           rf'1..{rounds}'):
+            demo.DEMOS[name].runs(demo.parse_args([name, '--transfer-rounds', '7', '3', '3']))
+    selfsup = [r.name for r in demo.DEMOS['selfsup'].runs(demo.parse_args(
+        ['selfsup', '--transfer-rounds', '3', '1', '3']))]
+    rounds = [n.rsplit('_', 1)[-1] for n in selfsup if '_round_' in n]
+    assert sorted(set(rounds)) == ['01', '03'] and rounds.count('01') == rounds.count('03')
     imp = demo.DEMOS['imp'].runs(demo.parse_args(['imp']))
     assert [r.name for r in imp] == ['imp', 'random', 'reinit']
     assert imp[2].needs == ('imp', )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import List
 
-from .base import WIDTH8, Demo, Run, schedule
+from .base import WIDTH8, Demo, Run, schedule, transfer_rounds
 from .transfer import reports
 
 CONFIGS = 'configs/demo/selfsup'
@@ -39,10 +39,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def runs(args: argparse.Namespace) -> List[Run]:
-    chosen = sorted(set(args.transfer_rounds or range(1, args.rounds + 1)))
-    bad = [r for r in chosen if not 1 <= r <= args.rounds]
-    if bad:
-        raise SystemExit(f'demo selfsup: --transfer-rounds {bad} not in 1..{args.rounds}')
+    chosen = transfer_rounds(args, 'selfsup')
     pretrained = f'load_from={{work}}/pretrain/epoch_{args.pretrain_epochs}.pth'
     moco = MOCO8 if args.quick else ()
     fine_tune = (*schedule(args.epochs), *(WIDTH8 if args.quick else ()), pretrained)
