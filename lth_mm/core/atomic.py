@@ -8,11 +8,39 @@ from pathlib import Path
 __all__ = ['atomic_write_bytes', 'atomic_write_text']
 
 
-def _default_mode() -> int:
-    """Permissions of a newly created file under the current umask (``0o666 & ~umask``)."""
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (``/proc``): setting
+    it to read it back would, for a moment, apply another umask to files other threads create."""
+    try:
+        with open('/proc/self/status', encoding='ascii', errors='replace') as status:
+            for line in status:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def _default_mode() -> int:
+    """Permissions of a newly created file under the current umask (``0o666 & ~umask``)."""
+    return 0o666 & ~_umask()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` survive a power cut (POSIX: fsync the folder); a no-op where
+    folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the rename itself is still atomic
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -44,6 +72,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
+        _sync_folder(path.parent)
     except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)

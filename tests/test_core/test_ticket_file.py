@@ -118,6 +118,26 @@ def test_saved_file_is_readable_like_an_ordinary_file(saved: Path) -> None:
     assert stat.S_IMODE(saved.stat().st_mode) == 0o666 & ~umask
 
 
+def test_writes_never_change_the_umask_and_sync_the_folder(tmp_path, monkeypatch) -> None:
+    """Another thread creating a file meanwhile must get the process's umask; the rename must
+    survive a power cut (the folder is synced after it)."""
+    from lth_mm.core import atomic
+    if not Path('/proc/self/status').exists():
+        pytest.skip('reads the umask from /proc (Linux)')
+    umasks, synced = [], []
+    real_umask, real_fsync = os.umask, os.fsync
+    monkeypatch.setattr(os, 'umask', lambda mask: umasks.append(mask) or real_umask(mask))
+    monkeypatch.setattr(os, 'fsync', lambda fd: synced.append(
+        stat.S_ISDIR(os.fstat(fd).st_mode)) or real_fsync(fd))
+    previous = real_umask(0o027)
+    try:
+        atomic.atomic_write_bytes(tmp_path / 'sub' / 'file.bin', b'data')
+    finally:
+        real_umask(previous)
+    assert umasks == [] and synced == [False, True]  # the file, then its folder
+    assert stat.S_IMODE((tmp_path / 'sub' / 'file.bin').stat().st_mode) == 0o640
+
+
 def test_metadata_layout(saved: Path) -> None:
     tensors, metadata = _parts(saved)
     assert metadata['format'] == FORMAT and metadata['format_version'] == '1'
