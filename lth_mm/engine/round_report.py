@@ -145,13 +145,14 @@ RUN_FIELDS = ('round', 'sparsity', 'best_val_metric', 'test_metric')
 
 def runs_csv(runs: Mapping[str, Sequence[Mapping[str, Any]]],
              fields: Sequence[str] = RUN_FIELDS) -> str:
-    """Rows of several runs as CSV: a ``run`` column, then ``fields`` (sparsity to 6 places)."""
+    """Rows of several runs as CSV: a ``run`` column, then ``fields`` (sparsity to 6 places;
+    a missing value an empty cell, as in ``summary.csv``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
     writer.writerow(('run', *fields))
     for label, rows in runs.items():
         for row in rows:
-            writer.writerow((label, *(f'{row[k]:.6f}' if k == 'sparsity' else str(row.get(k))
+            writer.writerow((label, *(f'{row[k]:.6f}' if k == 'sparsity' else row.get(k)
                                       for k in fields)))
     return buffer.getvalue()
 

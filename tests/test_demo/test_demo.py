@@ -131,7 +131,7 @@ def test_metric_tables_read_the_test_of_the_best_weights(demo, tmp_path):
     reports = {m.label: aggregate_seeds([demo.metric_rows(rows, m)]) for m in metrics}
     lines = demo.summary_csv(reports).splitlines()
     assert lines[0] == 'run,metric,' + ','.join(demo.CSV_FIELDS)
-    assert len(lines) == 5 and lines[3].startswith('IMP ticket,AP50,2,0.750000,None,70.0')
+    assert len(lines) == 5 and lines[3].startswith('IMP ticket,AP50,2,0.750000,,70.0')
     assert demo.summary_csv({'': aggregate_seeds([rows])}).splitlines()[0] == (
         'run,' + ','.join(demo.CSV_FIELDS))
 

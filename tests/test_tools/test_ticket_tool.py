@@ -99,7 +99,7 @@ def test_runs_csv():
                     dict(round=1, sparsity=0.2, best_val_metric=97.0, test_metric=None)]}
     assert runs_csv(runs).splitlines() == ['run,round,sparsity,best_val_metric,test_metric',
                                            'IMP,0,0.000000,97.5,96.0',
-                                           'IMP,1,0.200000,97.0,None']
+                                           'IMP,1,0.200000,97.0,']  # as summary.csv
     assert runs_csv(runs, ('round',)).splitlines()[1] == 'IMP,0'
 
 
