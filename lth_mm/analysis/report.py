@@ -134,7 +134,8 @@ def write_report(paths: Sequence[PathLike], out: PathLike, labels: Sequence[str]
     Args:
         paths, labels, layer, block, allow_pickle: See :func:`analyse`.
         out: The output folder (created; an earlier report's files in it are replaced, and
-            those this report has not are removed: :data:`REPORT_FILES`).
+            where it held a report (``report.json``), those this report has not are removed:
+            :data:`REPORT_FILES`; other files are left alone).
 
     Returns:
         The analysis and the paths written (``report.md`` last).
@@ -147,9 +148,10 @@ def write_report(paths: Sequence[PathLike], out: PathLike, labels: Sequence[str]
         raise ReportInputError(f'--out {out} exists and is not a folder')
     analysis = analyse(paths, labels, layer, block, allow_pickle)
     files = render(analysis)
+    earlier = (out / 'report.json').is_file()  # the folder holds a report already
     written = [atomic_write_bytes(out / name, data) for name, data in files.items()
                if name != 'report.md']
-    for name in set(REPORT_FILES) - set(files):  # an earlier report's, not this one's
+    for name in set(REPORT_FILES) - set(files) if earlier else ():  # its files, not this one's
         (out / name).unlink(missing_ok=True)
     written.append(atomic_write_bytes(out / 'report.md', files['report.md']))
     return analysis, written

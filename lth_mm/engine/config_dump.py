@@ -175,15 +175,16 @@ def start_weights(config: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def weights_label(checkpoint: Optional[str]) -> str:
+def weights_label(checkpoint: Optional[str], read: bool = True) -> str:
     """A short name for the weights a run starts from: ``random init`` without a checkpoint, the
     task of the run that wrote the checkpoint when the checkpoint is in that run's work dir, beside
     its config dump (``Digits 0-4``), a ``torchvision://`` or ``open-mmlab://`` name as it is,
-    else the file name without suffixes (``imagenet_weight``)."""
+    else the file name without suffixes (``imagenet_weight``). ``read=False``: the file is not
+    looked at (a relative path whose folder is unknown)."""
     if not checkpoint:
         return 'random init'
     path = Path(checkpoint)
-    if '://' not in checkpoint and path.is_file():
+    if read and '://' not in checkpoint and path.is_file():
         # <work_dir>/epoch_N.pth, best_*.pth, or an IMP round's <work_dir>/imp/round_XX_best.pth
         work_dir = path.parent.parent if path.parent.name == 'imp' else path.parent
         config = find_config(work_dir, path.stat().st_mtime)[1]

@@ -42,8 +42,9 @@ class MappedPretrainedInit:
     allow-list), a downloaded one too; one that would need full unpickling is refused unless
     ``allow_pickle=True``. A URL (``http(s)://``) or zoo name (``torchvision://``,
     ``open-mmlab://``, ``mmcls://``) is downloaded once into torch's hub cache
-    (``$TORCH_HOME/checkpoints``, where mmengine puts it too; on rank 0 of a distributed run, the
-    others wait), then read like a local file. Anything else is a local path.
+    (``$TORCH_HOME/hub/checkpoints``, where mmengine puts it too; in a distributed run rank 0
+    first while the others wait, then any rank whose cache does not hold it, as on another node),
+    then read like a local file. Anything else is a local path.
 
     Args:
         checkpoint: Path or URL of the checkpoint.
@@ -127,17 +128,24 @@ def _url(checkpoint: str) -> str:
 
 
 def downloaded(checkpoint: str) -> str:
-    """The local copy of a URL or zoo name: ``$TORCH_HOME/checkpoints/<file name>``, downloaded
-    there first if missing (on rank 0; the other ranks wait), the file mmengine would use."""
+    """The local copy of a URL or zoo name: ``$TORCH_HOME/hub/checkpoints/<file name>``,
+    downloaded there first if missing (rank 0 first, the other ranks after it where their cache,
+    on another node, still lacks it), the file mmengine would use."""
     url = _url(checkpoint)
     if not url.startswith(('http://', 'https://')):
         return url
     path = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
     rank, world_size = get_dist_info()
-    if rank == 0 and not osp.isfile(path):
+    if rank == 0:
+        _download(url, path)
+    if world_size > 1:
+        barrier()
+        _download(url, path)  # a node of its own: its cache is not rank 0's
+    return path
+
+
+def _download(url: str, path: str) -> None:
+    if not osp.isfile(path):
         os.makedirs(osp.dirname(path), exist_ok=True)
         print_log(f'MappedPretrained: downloading {url} to {path}', logger='current')
         torch.hub.download_url_to_file(url, path, progress=False)  # to a temporary, then moved
-    if world_size > 1:
-        barrier()
-    return path

@@ -327,8 +327,9 @@ def _launch_dir(work_dir: Path, config: Dict[str, Any]) -> Optional[Path]:
 def _locate(value: Any, work_dir: Path, launch_dir: Optional[Path]) -> Optional[Path]:
     """The file or folder a path-like config string names, as an absolute path; None for
     strings that are no path. MMEngine reads a relative path from the folder the run was started
-    in, ``launch_dir``; where that is unknown, from the nearest folder at or above the work dir
-    where it exists. A relative path counts only where it exists (``accuracy/top1`` is a metric).
+    in, ``launch_dir``; where that is unknown, from the nearest folder above the work dir where
+    it exists (not the work dir itself: the run created it; ``./`` would name each run's own).
+    A relative path counts only where it exists (``accuracy/top1`` is a metric).
     """
     if not isinstance(value, str) or not value or '://' in value:
         return None
@@ -337,7 +338,7 @@ def _locate(value: Any, work_dir: Path, launch_dir: Optional[Path]) -> Optional[
         return Path(os.path.normpath(path))
     if '/' not in value and path.suffix not in _FILE_SUFFIXES:
         return None
-    folders = (launch_dir, ) if launch_dir is not None else (work_dir, *work_dir.parents)
+    folders = (launch_dir, ) if launch_dir is not None else work_dir.parents
     return next((Path(os.path.normpath(folder / path)) for folder in folders
                  if (folder / path).exists()), None)
 
@@ -371,8 +372,9 @@ def _record(kind: str, hook_type: str, work_dir: Path, rows: List[Dict[str, Any]
         if key in seeds or key in row_args:
             continue
         where = _locate(value, work_dir, launch_dir)
-        if where is not None and str(where).startswith(parent):
-            value = '{runs}/' + str(where)[len(parent):]
+        if where is not None:  # relative or absolute, the same file is the same option
+            value = ('{runs}/' + str(where)[len(parent):] if str(where).startswith(parent)
+                     else str(where))
         identity[key] = repr(value)
     if kind == 'transfer':  # the file it read may hold another ticket by now
         exact['ticket_digest'] = rows[0]['ticket_digest']
@@ -380,11 +382,13 @@ def _record(kind: str, hook_type: str, work_dir: Path, rows: List[Dict[str, Any]
         exact['work_dir'] = str(work_dir)
     weights = start_weights(config)
     where = _locate(weights, work_dir, launch_dir)
-    if where is not None and where.is_file():
+    if where is not None:
         weights = str(where)
+    # a relative path not found where the run started is not read from the current folder
+    label = weights_label(weights, read=where is not None)
     return RunRecord(kind, work_dir, rows, config_file, hook, dataset_label(config), metric,
-                     weights_label(weights), tuple(sorted(identity.items())),
-                     tuple(sorted(exact.items())), launch_dir=launch_dir)
+                     label, tuple(sorted(identity.items())), tuple(sorted(exact.items())),
+                     launch_dir=launch_dir)
 
 
 # Rows and columns ------------------------------------------------------------------------------

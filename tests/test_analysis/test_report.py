@@ -111,6 +111,9 @@ def test_a_report_into_an_earlier_reports_folder_leaves_none_of_its_files(
     out = tmp_path / 'out'
     (out / 'notes.txt').parent.mkdir()
     (out / 'notes.txt').write_text('mine')
+    (out / 'overlap.png').write_bytes(b'mine too')  # a folder without a report: left alone
+    write_report([ticket_files['magnitude']], out)
+    assert (out / 'overlap.png').read_bytes() == b'mine too'
     write_report([ticket_files['magnitude'], ticket_files['random1_moco']], out)
     assert {'overlap.png', 'kernel_patterns.png'} <= {p.name for p in out.iterdir()}
     path = tmp_path / 'linear.safetensors'  # one ticket, no 3x3 convs: no overlap, no kernels

@@ -117,3 +117,16 @@ def test_zoo_names_resolve_as_mmengine_does_and_other_schemes_are_paths(
     with pytest.raises(UnsafeFileError, match='w.pth'):
         MappedPretrainedInit(checkpoint='weights://w.pth')(resnet18())
     assert not marker.exists()
+
+
+def test_every_rank_downloads_what_its_cache_lacks(served, checkpoint, tmp_path, monkeypatch):
+    """Rank 0 downloads first; a rank on another node (a cache of its own) then downloads too."""
+    from lth_mm.engine import mapped_pretrained
+    folder, url = served
+    (folder / 'resnet18.pth').write_bytes(checkpoint.read_bytes())
+    waited = []
+    monkeypatch.setattr(mapped_pretrained, 'get_dist_info', lambda: (1, 2))  # rank 1 of 2
+    monkeypatch.setattr(mapped_pretrained, 'barrier', lambda: waited.append(True))
+    path = mapped_pretrained.downloaded(f'{url}/resnet18.pth')
+    assert waited == [True] and open(path, 'rb').read() == checkpoint.read_bytes()
+    assert path == str(tmp_path / 'torch_home' / 'hub' / 'checkpoints' / 'resnet18.pth')

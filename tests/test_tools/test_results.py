@@ -420,3 +420,28 @@ def test_unfinished_searches_and_runs_inside_work_dirs(tmp_path, capsys):
     assert f'not finished: {tmp_path / "runs" / "s1"}: recorded up to round 1 of 2' in (
         capsys.readouterr().out)
     assert json.loads((out / 'results.json').read_text())['unfinished'] == results.unfinished
+
+
+def test_one_file_named_relative_and_absolute_is_one_option_and_labels_ignore_the_cwd(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # training starts here
+    (tmp_path / 'ckpt').mkdir()
+    (tmp_path / 'ckpt' / 'pre.pth').write_bytes(b'not read')
+    for seed, load_from in ((0, 'ckpt/pre.pth'), (1, str(tmp_path / 'ckpt' / 'pre.pth'))):
+        work = tmp_path / 'runs' / f'seed_{seed}'
+        make_search(work, [90.0, 80.0 + seed], seed=seed)
+        dump_config(work, [dict(type='IMPHook', rounds=1, rate=0.5, metric='accuracy/top1')],
+                    seed, load_from=load_from, **{'train_dataloader.dataset.data_root': './'})
+    # './' exists in every work dir: it names the launch folder, not each run's own.
+    cwd = tmp_path / 'cwd'  # a checkpoint of a task beside its config, found only from here
+    dump_config(cwd / 'pretrain', [], classes=(0, 1))
+    (cwd / 'pretrain' / 'epoch_1.pth').write_bytes(b'not read')
+    make_search(tmp_path / 'other', [70.0, 60.0], seed=3)
+    dump_config(tmp_path / 'other', [dict(type='IMPHook', rounds=1, rate=0.5)], 3,
+                load_from='pretrain/epoch_1.pth')  # relative to a folder its dump does not tell
+    for where in (tmp_path, cwd):  # the table does not depend on where it is made
+        monkeypatch.chdir(where)
+        results = collect_results([tmp_path / 'runs', tmp_path / 'other'])
+        assert {(r.source.weights, cell_text(results.cells[r, results.columns[0]]))
+                for r in results.rows if r.round == 1} == {
+            ('pre', '80.50 (80.00-81.00, n=2)'), ('epoch_1', '60.00')}
