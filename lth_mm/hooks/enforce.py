@@ -202,15 +202,33 @@ class TicketEnforcingHook(Hook):
         if averaged is not None and self.ticket is not None:
             self.ticket.apply_(averaged)
 
-    def restart_average(self) -> None:
-        """Start EMAHook's average again (a rewind): its next update copies the model."""
-        if self._averaged() is not None:
+    def restart_average(self, start_iter: int, start_epoch: int, rewind: bool = True) -> None:
+        """EMAHook's average for a round starting at ``start_iter`` / ``start_epoch``: started
+        again at a ``rewind`` (its next update copies the model), and its ``begin_iter`` /
+        ``begin_epoch`` counted from the round's start, as MMEngine counts them from the run's."""
+        if self._ema is None:
+            return
+        begin_iter, begin_epoch = self._ema_begin
+        self._ema.begin_iter = begin_iter + start_iter if begin_iter else 0
+        self._ema.begin_epoch = begin_epoch + start_epoch if begin_epoch else 0
+        if rewind and self._averaged() is not None:
             self._ema.ema_model.steps.zero_()
+
+    def _validated(self, runner: Any) -> torch.nn.Module:
+        """The model that holds the weights just validated, after the validation: EMAHook's
+        average where EMAHook ran before this hook (its priority above ``ABOVE_NORMAL``, or
+        listed first at that priority) and already swapped it back; else the model."""
+        if self._ema is not None and self._averaged() is not None and (
+                runner.hooks.index(self._ema) < runner.hooks.index(self)):
+            return self._averaged()
+        return unwrap_model(runner)
 
     # Run mode ---------------------------------------------------------------------------------
     def before_run(self, runner: Any) -> None:
         """Note whether this run trains, resumes or only evaluates; check ``metric`` early."""
         self._ema = next((h for h in runner.hooks if isinstance(h, EMAHook)), None)
+        if self._ema is not None:
+            self._ema_begin = (self._ema.begin_iter, self._ema.begin_epoch)
         self._training = is_training(runner)
         resuming = resume_source(runner) if self._training else None
         self._source = resuming or runner._load_from
@@ -275,7 +293,7 @@ class TicketEnforcingHook(Hook):
                              and not (score > best if rule == 'greater' else score < best)):
             return
         self.best = dict(metric=key, score=score, epoch=runner.epoch, iter=runner.iter)
-        self._best_state = capture_state(unwrap_model(runner))
+        self._best_state = capture_state(self._validated(runner))
         self.new_best(runner)
 
     def new_best(self, runner: Any) -> None:

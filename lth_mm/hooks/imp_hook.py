@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import barrier, broadcast_object_list, is_main_process
-from mmengine.hooks import EarlyStoppingHook
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
@@ -56,6 +55,24 @@ CKPT_IMP = 'lth_mm_imp'
 SEARCH_ARGS = ('rounds', 'rate', 'criterion', 'mode', 'scope', 'rewind', 'rewind_at',
                'round_length', 'oneshot', 'masks_from', 'train_dense_round', 'keep_prefixes',
                'reinit_prefixes', 'metric', 'rule', 'early_bird')
+#: Hooks that count epochs or validations over the whole run, which a search stretches over all
+#: its rounds, and why each is refused.
+SEARCH_WIDE = {
+    'EarlyStoppingHook': (
+        'counts its patience over the whole search, whose rounds restart from rewound weights: '
+        'it would end the search in a later round, with the rounds after it never trained. '
+        'Remove it for a search; early_bird=dict(...) ends rounds early by how settled the '
+        'mask is.'),
+    'PipelineSwitchHook': (
+        "switches the training pipeline at an epoch counted over the whole search: only the "
+        'round holding that epoch would switch, and every later round would train with the '
+        'second pipeline only. Remove it for a search (or train rounds with one pipeline).'),
+    'YOLOXModeSwitchHook': (
+        'switches the training mode at an epoch counted over the whole search: only the round '
+        'holding that epoch would switch, and every later round would train in the second mode '
+        'only. Remove it for a search.'),
+}
+
 #: Early-bird settings and their defaults: check every ``interval`` epochs (iterations).
 EARLY_BIRD = dict(interval=1, threshold=0.1, window=3)
 
@@ -255,13 +272,10 @@ class IMPHook(TicketEnforcingHook):
         selected = self.scope.select(model)  # raises now if the scope selects nothing
         self._clear_first = []
         if is_training(runner):
-            stoppers = [type(h).__name__ for h in runner.hooks if isinstance(h, EarlyStoppingHook)]
-            if stoppers:
-                raise ValueError(
-                    f'IMPHook: {stoppers[0]} counts its patience over the whole search, whose '
-                    'rounds restart from rewound weights: it would end the search in a later '
-                    'round, with the rounds after it never trained. Remove it for a search; '
-                    'early_bird=dict(...) ends rounds early by how settled the mask is.')
+            for hook in runner.hooks:
+                why = SEARCH_WIDE.get(type(hook).__name__)
+                if why:
+                    raise ValueError(f'IMPHook: {type(hook).__name__} {why}')
             resuming = resume_source(runner) is not None
             if not resuming:
                 self._check_pretrained(runner)
@@ -342,6 +356,11 @@ class IMPHook(TicketEnforcingHook):
         if getattr(runner, '_val_loop', None) is None:
             return
         every, begin = loop.val_interval, loop.val_begin
+        if len(getattr(loop, 'dynamic_milestones', ())) > 1:
+            raise ValueError(
+                'IMPHook: train_cfg.dynamic_intervals change val_interval at milestones counted '
+                'over the whole search: the rounds would be validated on different schedules. '
+                'Drop dynamic_intervals for a search (one val_interval for every round).')
         fix = '(--cfg-options train_cfg.val_interval=N)'
         if self.length % every:
             raise ValueError(
@@ -383,6 +402,9 @@ class IMPHook(TicketEnforcingHook):
         if self._resumed:
             self.set_ticket(runner, self._resume_ticket)
             self._restart_accumulation(runner, runner.iter)
+            per_step = len(runner.train_loop.dataloader) if self.by_epoch else 1
+            self.restart_average(self._round_start * per_step,
+                                 self._round_start if self.by_epoch else 0, rewind=False)
             super().before_train(runner)  # the validation the checkpoint was written before
             return
         if self._clear_first:  # overwrite=True: the weights are loaded, nothing failed
@@ -563,7 +585,7 @@ class IMPHook(TicketEnforcingHook):
         if self.reinit_prefixes:
             reinitialize(model, self.seed + 20_000 + self.round, self.reinit_prefixes)
         self.set_ticket(runner, ticket)
-        self.restart_average()
+        self.restart_average(runner.iter, runner.epoch)
         reset_optimizer(runner)
         rebuild_param_schedulers(runner)
         reset_best_checkpoint(runner)

@@ -337,6 +337,8 @@ def test_keep_prefixes_hold_with_a_reinit_rewind(tmp_path):
     ({'train_cfg.max_epochs': 8, 'train_cfg.val_interval': 2,
       'custom_hooks.0.early_bird': dict(interval=1, window=2)},
      'early_bird interval=1 is no multiple of train_cfg.val_interval=2'),
+    ({'train_cfg.max_epochs': 3, 'train_cfg.dynamic_intervals': [(2, 2)]},
+     'dynamic_intervals change val_interval at milestones counted over the whole search'),
 ])
 def test_every_round_is_validated_on_the_same_schedule_or_refused(tmp_path, options, message):
     """MMEngine validates at multiples of val_interval over the whole stretched loop: a round
@@ -395,13 +397,50 @@ def test_ema_weights_are_validated_tested_and_saved_sparse(tmp_path):
     assert pruned_are_zero(ticket, best)
 
 
-def test_an_early_stopping_hook_is_refused_in_a_search(tmp_path):
-    """Its patience would run over rounds that restart from rewound weights."""
-    runner = build_runner(tiny_cfg(tmp_path / 'work', [
-        dict(IMP), dict(type='EarlyStoppingHook', monitor='accuracy/top1', patience=1)]))
-    with pytest.raises(ValueError, match='EarlyStoppingHook counts its patience over the whole'):
+@pytest.mark.parametrize('hook, message', [
+    (dict(type='EarlyStoppingHook', monitor='accuracy/top1', patience=1),
+     'EarlyStoppingHook counts its patience over the whole'),
+    (dict(type='mmdet.PipelineSwitchHook', switch_epoch=1, switch_pipeline=[]),
+     'PipelineSwitchHook switches the training pipeline at an epoch counted over the whole'),
+])
+def test_hooks_that_count_over_the_whole_run_are_refused_in_a_search(tmp_path, hook, message):
+    """A search stretches the run over all its rounds: such hooks would act in one round."""
+    runner = build_runner(tiny_cfg(tmp_path / 'work', [dict(IMP), hook]))
+    with pytest.raises(ValueError, match=message):
         runner.train()
     assert runner.iter == 0 and not (tmp_path / 'work' / 'imp').exists()
+
+
+def test_ema_schedule_and_best_weights_per_round(tmp_path):
+    """EMAHook's begin_iter counts from each round's start; listed before IMPHook at its
+    priority, the best weights kept are still the averaged ones validated."""
+    from mmengine.hooks import Hook
+
+    class Probe(Hook):
+        priority = 'LOWEST'
+
+        def __init__(self):
+            self.started, self.validated = [], []
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            ema = next(h for h in runner.hooks if type(h).__name__ == 'EMAHook')
+            self.started.append(ema._ema_started(runner))
+
+        def before_val_epoch(self, runner):  # after both swapped the average in
+            self.validated.append({k: v.clone() for k, v in runner.model.state_dict().items()})
+
+    probe = Probe()
+    work = tmp_path / 'work'
+    ema = dict(type='EMAHook', momentum=0.5, begin_iter=3, priority='ABOVE_NORMAL')
+    runner = build_runner(tiny_cfg(work, [ema, dict(IMP)]))  # EMAHook first at that priority
+    runner.register_hook(probe)
+    runner.train()
+    assert probe.started == ([False] * 2 + [True] * 6) * 2  # rounds of 8 iterations
+    rows = json.loads((work / 'imp' / 'summary.json').read_text())
+    for row in rows:
+        best = torch.load(work / row['best_checkpoint'], weights_only=True)['state_dict']
+        validated = probe.validated[row['best_epoch'] - 1]  # one validation per epoch
+        assert all(torch.equal(best[k], validated[k]) for k in best), row['round']
 
 
 def test_ema_weights_of_a_checkpoint_are_tested_sparse(tmp_path):
