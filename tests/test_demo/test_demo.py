@@ -44,6 +44,11 @@ def test_parse_args_and_the_run_lists(demo):
         with pytest.raises(SystemExit, match=rf'demo {name}: --transfer-rounds \[7\] not in '
                            rf'1..{rounds}'):
             demo.DEMOS[name].runs(demo.parse_args([name, '--transfer-rounds', '7', '3', '3']))
+    for given, rounds in (([], [2, 4]), (['--rounds', '3'], [2]), (['--rounds', '1'], [1]),
+                          (['--rounds', '3', '--transfer-rounds', '3'], [3])):
+        args = demo.parse_args(['segmentation', *given])  # the demo's own default: 2 and 4
+        names = {r.name for r in demo.DEMOS['segmentation'].runs(args)}
+        assert {int(n[-2:]) for n in names if n.startswith('imp_round_')} == set(rounds), given
     selfsup = [r.name for r in demo.DEMOS['selfsup'].runs(demo.parse_args(
         ['selfsup', '--transfer-rounds', '3', '1', '3']))]
     rounds = [n.rsplit('_', 1)[-1] for n in selfsup if '_round_' in n]

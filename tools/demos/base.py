@@ -137,8 +137,14 @@ def transfer_arguments(parser: argparse.ArgumentParser, source: str, rounds: int
 
 
 def transfer_rounds(args: argparse.Namespace, demo: str) -> List[int]:
-    """The rounds whose tickets are transferred (``--transfer-rounds``, default all), checked."""
-    chosen = args.transfer_rounds or range(1, args.rounds + 1)
+    """The rounds whose tickets are transferred (``--transfer-rounds``, checked), by default
+    all, or the demo's own choice (``default_transfer_rounds``) within ``--rounds`` (the last
+    round where none of them is)."""
+    chosen = args.transfer_rounds
+    default = getattr(args, 'default_transfer_rounds', None)
+    if not chosen:
+        chosen = ([r for r in default if r <= args.rounds] or [args.rounds] if default
+                  else range(1, args.rounds + 1))
     bad = [r for r in chosen if not 1 <= r <= args.rounds]
     if bad:
         raise SystemExit(f'demo {demo}: --transfer-rounds {bad} not in 1..{args.rounds}')

@@ -34,7 +34,7 @@ CANVAS = dict(canvas_size=(64, 64), digit_size=(20, 40), digits_per_image=(1, 2)
 def arguments(parser: argparse.ArgumentParser) -> None:
     transfer_arguments(parser, 'digits classification', rounds=4, rate=0.5, epochs=12,
                        epochs_help='epochs per IMP round')
-    parser.set_defaults(pretrain_epochs=24, transfer_rounds=[2, 4])
+    parser.set_defaults(pretrain_epochs=24, default_transfer_rounds=[2, 4])
     parser.add_argument('--iters', type=int, default=500,
                         help='iterations of each segmenter run (batch 16)')
     parser.add_argument('--canvases', type=int, nargs=2, default=(800, 200),
