@@ -402,9 +402,7 @@ class IMPHook(TicketEnforcingHook):
         if self._resumed:
             self.set_ticket(runner, self._resume_ticket)
             self._restart_accumulation(runner, runner.iter)
-            per_step = len(runner.train_loop.dataloader) if self.by_epoch else 1
-            self.restart_average(self._round_start * per_step,
-                                 self._round_start if self.by_epoch else 0, rewind=False)
+            self.restart_average(*self._round_origin(runner), rewind=False)
             super().before_train(runner)  # the validation the checkpoint was written before
             return
         if self._clear_first:  # overwrite=True: the weights are loaded, nothing failed
@@ -458,12 +456,21 @@ class IMPHook(TicketEnforcingHook):
         self._end_round(runner)
         self._start_next_round(runner, step)
 
+    def _iters_per_step(self, runner: Any) -> int:
+        """Iterations per epoch of an epoch-based loop (an iteration-based loop's step is one)."""
+        return len(runner.train_loop.dataloader) if self.by_epoch else 1
+
+    def _round_origin(self, runner: Any) -> Tuple[int, int]:
+        """The iteration and the epoch (0 for iteration-based loops) the current round
+        started at."""
+        return (self._round_start * self._iters_per_step(runner),
+                self._round_start if self.by_epoch else 0)
+
     def _restart_accumulation(self, runner: Any, iteration: int) -> None:
         """Gradient accumulation counted within the current round (see
         :func:`restart_accumulation`), at the run's ``iteration``."""
-        per_step = len(runner.train_loop.dataloader) if self.by_epoch else 1
-        restart_accumulation(runner, iteration - self._round_start * per_step,
-                             self.length * per_step)
+        restart_accumulation(runner, iteration - self._round_origin(runner)[0],
+                             self.length * self._iters_per_step(runner))
 
     def _settled(self, runner: Any, trained: int) -> bool:
         """An early-bird check, when one is due: has the mask pruning would produce settled?"""
@@ -585,7 +592,6 @@ class IMPHook(TicketEnforcingHook):
         if self.reinit_prefixes:
             reinitialize(model, self.seed + 20_000 + self.round, self.reinit_prefixes)
         self.set_ticket(runner, ticket)
-        self.restart_average(runner.iter, runner.epoch)
         reset_optimizer(runner)
         rebuild_param_schedulers(runner)
         reset_best_checkpoint(runner)
@@ -593,6 +599,7 @@ class IMPHook(TicketEnforcingHook):
         self._losses.clear()
         self._round_start, self._stopped_early = step, False
         self._restart_accumulation(runner, runner.iter)
+        self.restart_average(*self._round_origin(runner))
         if self._bird:
             self._bird.reset()
         self.round_started = time.time()
