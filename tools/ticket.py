@@ -83,14 +83,9 @@ def _work_dir(run: str) -> Path:
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
-    from lth_mm.analysis.inputs import default_labels
+    from lth_mm.analysis.inputs import checked_labels
     from lth_mm.engine.round_report import format_table, plot_runs, read_summary
-    labels: List[str] = args.labels or default_labels([_work_dir(run) for run in args.runs])
-    if len(labels) != len(args.runs):
-        raise ValueError(f'--labels: {len(labels)} labels for {len(args.runs)} runs')
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated:
-        raise ValueError(f'--labels must be distinct (one line per run); repeated: {repeated}')
+    labels = checked_labels([_work_dir(run) for run in args.runs], args.labels, 'runs')
     runs = {label: read_summary(run) for label, run in zip(labels, args.runs)}
     print(format_table(runs))
     plot_runs(runs, args.out, title=args.title)

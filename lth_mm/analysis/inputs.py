@@ -12,7 +12,8 @@ from pathlib import Path
 from ..core import Ticket, TicketMismatchError
 from ..core.keymap import KeyMapError, convert_ticket, detect_scheme
 
-__all__ = ['ReportInputError', 'align_tickets', 'default_labels', 'read_ticket']
+__all__ = ['ReportInputError', 'align_tickets', 'checked_labels', 'default_labels',
+           'read_ticket']
 
 PathLike = str | os.PathLike
 _SUFFIXES = {'.safetensors', '.tar', '.pth', '.pt', '.ckpt'}
@@ -55,6 +56,24 @@ def default_labels(paths: Sequence[PathLike]) -> list[str]:
         if len(set(labels)) == len(labels):
             return labels
     return [f'{p[-1]}#{i}' for i, p in enumerate(parts, 1)]  # one file given twice
+
+
+def checked_labels(paths: Sequence[PathLike], labels: Sequence[str] | None,
+                   what: str = 'tickets') -> list[str]:
+    """``labels`` (one per path, distinct, non-empty), or :func:`default_labels` of ``paths``.
+
+    Raises:
+        ReportInputError: labels of another count, repeated or empty.
+    """
+    if labels is None:
+        return default_labels(paths)
+    labels = [str(label) for label in labels]
+    if len(labels) != len(paths):
+        raise ReportInputError(f'--labels: {len(labels)} labels for {len(paths)} {what}')
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated or not all(label.strip() for label in labels):
+        raise ReportInputError(f'--labels must be distinct and non-empty; repeated: {repeated}')
+    return labels
 
 
 def _convert(ticket: Ticket, scheme: str, source: str, first: str) -> Ticket:

@@ -15,7 +15,7 @@ from ..core import Ticket
 from ..core.atomic import atomic_write_bytes
 from ..core.keymap import KeyMapError, detect_scheme
 from . import figures
-from .inputs import ReportInputError, align_tickets, default_labels, read_ticket
+from .inputs import ReportInputError, align_tickets, checked_labels, read_ticket
 from .stats import KernelStats, MaskSet, Overlap, choose_layer, kernel_stats, overlap
 from .text import report_json, report_markdown
 
@@ -52,15 +52,7 @@ class Analysis:
 def _check_labels(paths: Sequence[PathLike], labels: Sequence[str] | None) -> list[str]:
     if not paths:
         raise ReportInputError('no ticket files given')
-    if labels is None:
-        return default_labels(paths)
-    labels = [str(label) for label in labels]
-    if len(labels) != len(paths):
-        raise ReportInputError(f'--labels: {len(labels)} labels for {len(paths)} tickets')
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated or not all(label.strip() for label in labels):
-        raise ReportInputError(f'--labels must be distinct and non-empty; repeated: {repeated}')
-    return labels
+    return checked_labels(paths, labels)
 
 
 def analyse(paths: Sequence[PathLike], labels: Sequence[str] | None = None,
