@@ -454,12 +454,13 @@ def _weights_texts(groups: Dict[Any, RunRecord], identities: Dict[Any, Dict[str,
              for key in groups}
     for label in set(texts.values()):
         same = [key for key in groups if texts[key] == label]
-        if len({paths[key] for key in same}) < 2:
+        distinct = len({paths[key] for key in same})
+        if distinct < 2:
             continue
         parts = {key: paths[key].split('/') for key in same}
         for depth in range(1, max(map(len, parts.values())) + 1):  # the whole paths differ
             tails = {key: '/'.join(p[-depth:]) for key, p in parts.items()}
-            if len(set(tails.values())) == len({paths[key] for key in same}):
+            if len(set(tails.values())) == distinct:
                 break
         texts.update({key: tails[key] if tails[key].rsplit('/', 1)[-1].startswith(label)
                       else f'{label} ({tails[key]})' for key in same})
