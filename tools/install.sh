@@ -39,8 +39,24 @@ step "virtual environment"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 export PIP_DEFAULT_TIMEOUT=${PIP_DEFAULT_TIMEOUT:-180}
 
+# pip with retries. A download corrupted or cut short in transit fails pip at once ("THESE PACKAGES
+# DO NOT MATCH THE HASHES"; seen once in CI for opencv-python, fine on the next try), and pip does
+# not retry that itself. Later attempts skip pip's cache, so a bad cached response is not reused.
+# PIP_ATTEMPTS (default 3) and PIP_RETRY_WAIT (seconds, default 10, times the attempt) tune it.
+pip_retry() {
+  local attempt attempts=${PIP_ATTEMPTS:-3} cache=()
+  for ((attempt = 1; ; attempt++)); do
+    "${PIP[@]}" "${cache[@]}" "$@" && return 0
+    [ "$attempt" -lt "$attempts" ] || return 1
+    echo "    pip failed (attempt $attempt of $attempts); retrying without pip's cache" \
+      "in $((attempt * ${PIP_RETRY_WAIT:-10})) s" >&2
+    sleep $((attempt * ${PIP_RETRY_WAIT:-10}))
+    cache=(--no-cache-dir)
+  done
+}
+
 step "torch and build tools"
-"${PIP[@]}" install -q -r requirements/build.txt "torch==$TORCH_VERSION" \
+pip_retry install -q -r requirements/build.txt "torch==$TORCH_VERSION" \
   "$(grep '^torchvision==' requirements/runtime.txt)" "$(grep '^numpy' requirements/runtime.txt)"
 
 step "mmcv $MMCV_VERSION with CPU ops"
@@ -49,7 +65,7 @@ wheel_dir=$CACHE/wheels/mmcv-$MMCV_VERSION-$py_tag-torch$TORCH_VERSION-$(uname -
 if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     build=$(mktemp -d)
-    "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$build"
+    pip_retry download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$build"
     tar -xzf "$build"/mmcv-"$MMCV_VERSION".tar.gz -C "$build"
     src=$build/mmcv-$MMCV_VERSION
     # torch >= 2.10 headers need C++20; mmcv appends -std=c++17 last, so CXXFLAGS cannot override it.
@@ -70,7 +86,7 @@ fi
 step "OpenMMLab stack and test tools"
 constraints=$(mktemp)
 grep -E '^(numpy|opencv-python|setuptools|torch|torchvision|mmcv)' requirements/runtime.txt > "$constraints"
-"${PIP[@]}" install -q -c "$constraints" -r requirements/runtime.txt -r requirements/tests.txt \
+pip_retry install -q -c "$constraints" -r requirements/runtime.txt -r requirements/tests.txt \
   "$wheel_dir"/mmcv-*.whl
 rm -f "$constraints"
 
