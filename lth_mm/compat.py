@@ -6,11 +6,13 @@ and applies only where the stack fails as released (see ``../shared/reference/de
 1. **Checkpoints under ``weights_only``.** torch >= 2.6 loads with ``weights_only=True`` by
    default, and mmengine's own checkpoints (``HistoryBuffer``, numpy scalars in ``message_hub``)
    then fail to resume or ``load_from``. lth_mm registers a local-path loader for mmengine's
-   ``CheckpointLoader`` that tries ``weights_only=True`` first and falls back to a full
-   unpickle. Use it for checkpoints you trust; ticket files never need it (they hold no pickle),
-   and the original code's files are read by lth_mm as plain data (``lth_mm.core.torch_file``).
-   A truncated or corrupt checkpoint fails with a message naming the other checkpoints beside it
-   to resume from instead.
+   ``CheckpointLoader`` that reads them as plain data too: torch's restricted unpickler, allowed
+   to build numpy values, ``HistoryBuffer`` and the one ``getattr`` its pickles hold (its
+   statistics methods, ``HistoryBuffer.min`` ...), nothing else. A checkpoint that refers to
+   anything more is refused (:class:`~lth_mm.core.torch_file.UnsafeFileError`), unless the user
+   opts in for files they trust: ``--allow-pickle`` of ``tools/train.py`` / ``tools/test.py``,
+   or the environment variable ``LTH_MM_ALLOW_PICKLE=1``. A truncated or corrupt checkpoint
+   fails with a message naming the other checkpoints beside it to resume from instead.
 2. **Distributed runs without a GPU.** mmengine's ``pytorch`` launcher calls
    ``torch.cuda.set_device`` and its DDP wrapper passes ``device_ids=[LOCAL_RANK]``; both fail on a
    CPU machine. Without CUDA, lth_mm initialises the process group with ``gloo``, builds
@@ -23,31 +25,65 @@ import glob
 import os
 import os.path as osp
 import pickle
-import zipfile
 from typing import Any
 
 import torch
 
+from .core.torch_file import UnsafeFileError, load_torch_file
+
 _APPLIED = False
+
+#: The environment variable that opts in to full unpickling of checkpoints (``1``); what
+#: ``--allow-pickle`` of ``tools/train.py`` and ``tools/test.py`` sets.
+ALLOW_PICKLE_ENV = 'LTH_MM_ALLOW_PICKLE'
+
+
+def checkpoint_pickle_allowed() -> bool:
+    """Whether the user opted in to full unpickling of checkpoints (``LTH_MM_ALLOW_PICKLE=1``)."""
+    value = os.environ.get(ALLOW_PICKLE_ENV, '').strip()
+    if value in ('', '0'):
+        return False
+    if value == '1':
+        return True
+    raise ValueError(f'{ALLOW_PICKLE_ENV}={value!r}: set it to 1 to read checkpoints you trust '
+                     'by full unpickling, or to 0 (or unset it) for plain data only')
+
+
+def _history_getattr(obj: Any, name: str) -> Any:
+    """The only ``getattr`` mmengine's checkpoints need: a statistics method of
+    ``HistoryBuffer`` (``HistoryBuffer.min``, saved in its ``statistics_methods``)."""
+    from mmengine.logging import HistoryBuffer
+
+    if obj is HistoryBuffer and not name.startswith('_') and name in vars(HistoryBuffer).get(
+            '_statistics_methods', {}):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f'getattr({getattr(obj, "__name__", type(obj).__name__)}, '
+                                 f'{name!r}) is not a HistoryBuffer statistics method')
+
+
+def checkpoint_globals() -> list:
+    """What mmengine's checkpoints hold beyond torch's and lth_mm's plain data."""
+    from mmengine.logging import HistoryBuffer
+
+    return [HistoryBuffer, (_history_getattr, 'builtins.getattr')]
 
 
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
-    """mmengine ``CheckpointLoader`` scheme for local paths that works under ``weights_only``."""
+    """mmengine ``CheckpointLoader`` scheme for local paths: plain data (and mmengine's message
+    hub) under ``weights_only``; full unpickling only with ``LTH_MM_ALLOW_PICKLE=1``."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    allow_pickle = checkpoint_pickle_allowed()
     try:
-        try:
-            return torch.load(filename, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as err:
-            if 'Weights only load failed' not in str(err):
-                raise
-        # mmengine checkpoints pickle python objects (its message hub): trusted files only.
-        return torch.load(filename, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        raise ValueError(f'checkpoint {filename} is truncated or corrupt ({type(err).__name__}: '
-                         f'{str(err).splitlines()[0] if str(err) else ""}). '
-                         f'{_other_checkpoints(filename)}') from err
+        return load_torch_file(
+            filename, allow_pickle=allow_pickle, map_location=map_location,
+            extra_globals=checkpoint_globals(),
+            opt_in=f'--allow-pickle (tools/train.py, tools/test.py) or {ALLOW_PICKLE_ENV}=1')
+    except UnsafeFileError:
+        raise
+    except ValueError as err:
+        raise ValueError(f'checkpoint {err} {_other_checkpoints(filename)}') from err
 
 
 def _other_checkpoints(filename: str) -> str:

@@ -22,6 +22,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
+from lth_mm.compat import ALLOW_PICKLE_ENV
 from lth_mm.engine.runner_utils import run_main
 
 
@@ -37,6 +38,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value pairs merged into the config')
+    parser.add_argument(
+        '--allow-pickle', action='store_true',
+        help='read checkpoints (load_from, --resume, pre-trained weights) by full unpickling '
+        'where they hold more than plain data; that runs code from the files, so only for files '
+        f'you trust (sets {ALLOW_PICKLE_ENV}=1)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -45,16 +51,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f'--out {args.out}: the predictions are dumped as a pickle; name the file '
                      '.pkl or .pickle')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.allow_pickle:  # read where mmengine loads checkpoints (lth_mm.compat)
+        os.environ[ALLOW_PICKLE_ENV] = '1'
     return args
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line arguments to the config (``--cfg-options`` first, so the
     checkpoint argument is what is evaluated)."""
+    cfg.launcher = args.launcher  # before --cfg-options, which win (as in MMDet and MMSeg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.launcher != 'none' and not torch.cuda.is_available():
+    if cfg.launcher != 'none' and not torch.cuda.is_available():
         cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})  # no NCCL without a GPU
 
     if args.work_dir is not None:

@@ -20,6 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
+from lth_mm.compat import ALLOW_PICKLE_ENV
 from lth_mm.engine.runner_utils import RESUME_FOUND_NOTHING, latest_checkpoint, run_main
 
 
@@ -40,6 +41,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value pairs merged into the config, e.g. '
         'train_cfg.max_epochs=3 or key="[a,b]"')
+    parser.add_argument(
+        '--allow-pickle', action='store_true',
+        help='read checkpoints (load_from, --resume, pre-trained weights) by full unpickling '
+        'where they hold more than plain data; that runs code from the files, so only for files '
+        f'you trust (sets {ALLOW_PICKLE_ENV}=1)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
@@ -49,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         # mmengine 0.10.7's AmpOptimWrapper asserts a GPU/NPU/MLU/MUSA device at construction.
         parser.error('--amp needs a CUDA GPU: mmengine\'s AmpOptimWrapper does not run on the CPU')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.allow_pickle:  # read where mmengine loads checkpoints (lth_mm.compat)
+        os.environ[ALLOW_PICKLE_ENV] = '1'
     return args
 
 
@@ -58,10 +66,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     ``--cfg-options`` are merged first (as MMDetection's train.py does), so ``--resume`` decides
     last: a ``load_from`` given there is the run's starting point, not the checkpoint to resume.
     """
+    cfg.launcher = args.launcher  # before --cfg-options, which win (as in MMDet and MMSeg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.launcher != 'none' and not torch.cuda.is_available():
+    if cfg.launcher != 'none' and not torch.cuda.is_available():
         cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})  # no NCCL without a GPU
 
     # work_dir: command line > config > ./work_dirs/<config name>

@@ -25,7 +25,7 @@ import torch
 
 from .options import flag
 
-__all__ = ['UnsafeFileError', 'load_torch_file', 'pickle_opt_in', 'safe_globals']
+__all__ = ['OPT_IN', 'UnsafeFileError', 'load_torch_file', 'pickle_opt_in', 'safe_globals']
 
 
 class UnsafeFileError(ValueError):
@@ -50,8 +50,13 @@ def safe_globals() -> list:
             argparse.Namespace]
 
 
+#: How to opt in to full unpickling, as :class:`UnsafeFileError` says by default.
+OPT_IN = 'allow_pickle=True (in Python and configs) or --allow-pickle (tools)'
+
+
 def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
-                    map_location: Any = 'cpu') -> Any:
+                    map_location: Any = 'cpu', extra_globals: list | tuple = (),
+                    opt_in: str = OPT_IN) -> Any:
     """Load a ``torch.save`` file of plain data (tensors, dicts, lists, numbers, numpy values).
 
     Args:
@@ -59,6 +64,9 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
         allow_pickle: Fall back to full unpickling when the file holds other objects. That runs
             code from the file: only for files you trust.
         map_location: Passed to ``torch.load``.
+        extra_globals: More types (or ``(function, 'module.name')`` pairs) the restricted
+            unpickler may build, as ``torch.serialization.safe_globals`` takes them.
+        opt_in: How the caller opts in to full unpickling, for the refusal's message.
 
     Raises:
         FileNotFoundError: if ``path`` is not a file.
@@ -71,7 +79,7 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
         what = 'is a directory, not a file' if os.path.isdir(path) else 'does not exist'
         raise FileNotFoundError(f'{path} {what}')
     try:
-        with torch.serialization.safe_globals(safe_globals()):
+        with torch.serialization.safe_globals([*safe_globals(), *extra_globals]):
             return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises anything on a corrupt file
         what = _needs_unpickling(err)
@@ -92,8 +100,7 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
             raise _unreadable(path, err, ' even by full unpickling') from err
     raise UnsafeFileError(
         f'{path} refers to {what}: reading it would unpickle it in full, which runs code '
-        'from the file. If you trust the file, opt in with allow_pickle=True (in Python '
-        'and configs) or --allow-pickle (tools).')
+        f'from the file. If you trust the file, opt in with {opt_in}.')
 
 
 def _unreadable(path: str | os.PathLike, err: BaseException, how: str = '',

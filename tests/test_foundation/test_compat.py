@@ -67,6 +67,73 @@ def test_mmengine_checkpoint_with_message_hub_loads(tmp_path: Path) -> None:
         assert torch.equal(fresh.state_dict()[key], value), key
 
 
+class _RunsCode:
+    """Unpickled in full, writes ``marker``: what a malicious checkpoint would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'echo ran > {self.marker}', ))
+
+
+class _Reaches:
+    """Asks the unpickler for ``getattr(obj, name)``, as a crafted checkpoint could."""
+
+    def __init__(self, obj, name: str) -> None:
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return (getattr, (self.obj, self.name))
+
+
+def _hub_checkpoint(path: Path, **extra) -> None:
+    hub = MessageHub.get_instance('lth_mm-test-compat-unsafe')
+    hub.update_scalar('train/loss', 0.5)
+    torch.save({'meta': {'epoch': 1, **extra}, 'state_dict': small_net().state_dict(),
+                'message_hub': hub.state_dict()}, str(path))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """mmengine's checkpoints load as plain data; one that refers to anything more is refused
+    (it was unpickled in full, silently: a ``load_from``, ``--resume`` or ``tools/test.py`` of a
+    downloaded checkpoint ran its code) unless LTH_MM_ALLOW_PICKLE=1."""
+    monkeypatch.delenv(compat.ALLOW_PICKLE_ENV, raising=False)
+    marker, path = tmp_path / 'ran.txt', tmp_path / 'evil.pth'
+    _hub_checkpoint(path, note=_RunsCode(marker))
+    for load in (compat.load_local_checkpoint,
+                 lambda p: CheckpointLoader.load_checkpoint(p, map_location='cpu')):
+        with pytest.raises(compat.UnsafeFileError,
+                           match=r'evil.pth refers to the object posix.system.*--allow-pickle '
+                                 r'\(tools/train.py, tools/test.py\) or LTH_MM_ALLOW_PICKLE=1'):
+            load(str(path))
+        assert not marker.exists()
+    monkeypatch.setenv(compat.ALLOW_PICKLE_ENV, '1')  # the user's opt-in for a file they trust
+    assert compat.load_local_checkpoint(str(path))['meta']['note'] == 0
+    assert marker.read_text().strip() == 'ran'
+    monkeypatch.setenv(compat.ALLOW_PICKLE_ENV, 'yes')
+    with pytest.raises(ValueError, match="LTH_MM_ALLOW_PICKLE='yes': set it to 1"):
+        compat.load_local_checkpoint(str(path))
+
+
+@pytest.mark.parametrize('obj, name', [(HistoryBuffer, '__subclasses__'),
+                                       (HistoryBuffer, '__init__'),
+                                       (HistoryBuffer, '_statistics_methods'),
+                                       (HistoryBuffer, 'update')])
+def test_getattr_reaches_only_history_buffer_statistics(tmp_path: Path, obj, name,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """mmengine's pickles hold ``getattr(HistoryBuffer, 'min')``; any other getattr is refused."""
+    monkeypatch.delenv(compat.ALLOW_PICKLE_ENV, raising=False)
+    path = tmp_path / 'reach.pth'
+    _hub_checkpoint(path, reach=_Reaches(obj, name))
+    with pytest.raises(compat.UnsafeFileError, match='reach.pth refers to'):
+        compat.load_local_checkpoint(str(path))
+    ok = tmp_path / 'ok.pth'
+    _hub_checkpoint(ok, reach=_Reaches(HistoryBuffer, 'mean'))
+    assert compat.load_local_checkpoint(str(ok))['meta']['reach'] is HistoryBuffer.mean
+
+
 def test_tensor_only_checkpoint_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / 'weights.pth'
     torch.save({'w': torch.arange(3)}, path)

@@ -149,3 +149,28 @@ def test_launch_scripts_name_their_arguments_when_some_are_missing(script: str,
                            capture_output=True, text=True, timeout=60)
     assert (short.returncode, short.stdout) == (2, '')
     assert short.stderr.startswith(f'usage: tools/{script} ') and 'unbound' not in short.stderr
+
+
+@pytest.mark.parametrize('tool_name', ['train.py', 'test.py'])
+def test_cfg_options_launcher_wins_over_the_default(tool_name: str, config: Path) -> None:
+    """As in MMDet and MMSeg, ``--cfg-options launcher=...`` is not overridden by --launcher's
+    default (it was: 'none')."""
+    tool = load_tool(tool_name)
+    extra = ['ckpt.pth'] if tool_name == 'test.py' else []
+    cfg = merged(tool, [config, *extra, '--cfg-options', 'launcher=pytorch'])
+    assert cfg.launcher == 'pytorch'
+    assert cfg.env_cfg.dist_cfg.backend == ('nccl' if torch.cuda.is_available() else 'gloo')
+
+
+@pytest.mark.parametrize('tool_name', ['train.py', 'test.py'])
+def test_allow_pickle_opts_in_for_checkpoints(tool_name: str, config: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from lth_mm.compat import ALLOW_PICKLE_ENV, checkpoint_pickle_allowed
+
+    monkeypatch.delenv(ALLOW_PICKLE_ENV, raising=False)
+    tool = load_tool(tool_name)
+    extra = ['ckpt.pth'] if tool_name == 'test.py' else []
+    tool.parse_args([str(config), *extra])
+    assert not checkpoint_pickle_allowed()
+    tool.parse_args([str(config), *extra, '--allow-pickle'])
+    assert os.environ[ALLOW_PICKLE_ENV] == '1' and checkpoint_pickle_allowed()

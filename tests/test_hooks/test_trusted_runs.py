@@ -313,8 +313,8 @@ def test_a_truncated_last_checkpoint_names_the_others(tmp_path):
     build_runner(tiny_cfg(work, [dict(IMP, rounds=1)], **RESUMABLE)).train()
     last = work / 'epoch_4.pth'
     last.write_bytes(last.read_bytes()[:4096])
-    with pytest.raises(ValueError, match=r'epoch_4.pth is truncated or corrupt.*--resume PATH: '
-                                         r'.*epoch_3.pth'):
+    with pytest.raises(ValueError, match=r'epoch_4.pth is not a readable PyTorch file: '
+                                         r'truncated, corrupt.*--resume PATH: .*epoch_3.pth'):
         build_runner(tiny_cfg(work, [dict(IMP, rounds=1)], resume=True)).train()
 
 
