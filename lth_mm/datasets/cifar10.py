@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import pickle
 
+import numpy as np
 from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.utils import check_md5
 from mmpretrain.registry import DATASETS
@@ -16,12 +18,68 @@ from ._utils import (
     require_files,
 )
 
-__all__ = ['CIFAR10Split']
+__all__ = ['CIFAR10Split', 'read_cifar_batch']
+
+
+def _numpy_reconstruct():
+    try:
+        return np._core.multiarray  # numpy >= 2
+    except AttributeError:
+        return np.core.multiarray
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Builds what a CIFAR python batch holds (dicts, lists, strings, numbers, numpy arrays) and
+    nothing else: no code runs from the file."""
+
+    def find_class(self, module: str, name: str):
+        multiarray = _numpy_reconstruct()
+        allowed = {
+            ('numpy.core.multiarray', '_reconstruct'): multiarray._reconstruct,
+            ('numpy._core.multiarray', '_reconstruct'): multiarray._reconstruct,
+            ('numpy.core.multiarray', 'scalar'): multiarray.scalar,
+            ('numpy._core.multiarray', 'scalar'): multiarray.scalar,
+            ('numpy', 'ndarray'): np.ndarray,
+            ('numpy', 'dtype'): np.dtype,
+            ('_codecs', 'encode'): _latin1_encode,  # bytes pickled by Python 3, protocol 2
+        }
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(f'it refers to {module}.{name}, which a CIFAR batch '
+                                         'never holds')
+        return allowed[module, name]
+
+
+def _latin1_encode(text: str, encoding: str = 'latin1') -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles of bytes use it (latin-1 only)."""
+    if encoding not in ('latin1', 'latin-1'):
+        raise pickle.UnpicklingError(f'_codecs.encode with {encoding!r}')
+    return text.encode('latin1')
+
+
+def read_cifar_batch(path: str, dataset: str, url: str) -> dict:
+    """One CIFAR python file (a batch or ``meta``), read as plain data.
+
+    mmpretrain's loader unpickles these files in full, which would run any code a file put in
+    it; this reader builds only dicts, lists, strings, numbers and numpy arrays. A truncated or
+    damaged file fails with an error naming it.
+    """
+    try:
+        with open(path, 'rb') as f:
+            entry = _CifarUnpickler(f, encoding='latin1').load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            IndexError, KeyError, MemoryError) as err:
+        raise ValueError(f'{dataset}: cannot read {path!r} as a CIFAR python file ({err}): it is '
+                         f'truncated, damaged or not from {url}; download and extract the '
+                         'archive again (check_md5=True verifies the official files)') from err
+    if not isinstance(entry, dict):
+        raise ValueError(f'{dataset}: {path!r} holds a {type(entry).__name__}, not the dict of a '
+                         'CIFAR python file')
+    return entry
 
 
 @DATASETS.register_module()
 class CIFAR10Split(CIFAR10):
-    """CIFAR-10 (python pickles) split as in the original code, read by mmpretrain's loader.
+    """CIFAR-10 (python pickles) split as in the original code, read as plain data.
 
     'train' is the first ``50000 - val_size`` images of ``data_batch_1..5`` (in file order),
     'val' the last ``val_size`` ones and 'test' the official ``test_batch``. Each data info holds
@@ -67,7 +125,8 @@ class CIFAR10Split(CIFAR10):
         return 'test' if self.split == 'test' else 'train'
 
     def load_data_list(self) -> list[dict]:
-        """Check the files, load the official set with mmpretrain's loader and slice it."""
+        """Check the files, read the official set as plain data (:func:`read_cifar_batch`) and
+        slice it."""
         name = type(self).__name__
         folder = os.path.join(self.data_prefix['root'], self.base_folder)
         entries = self.test_list if self.official_split == 'test' else self.train_list
@@ -79,13 +138,26 @@ class CIFAR10Split(CIFAR10):
             if bad:
                 raise ValueError(f'{name}: MD5 mismatch for {bad} in {folder!r}: the files are '
                                  f'corrupt or not the official ones; download {self.url} again')
-        requested, self.split = self.split, self.official_split
-        try:
-            data_list = super().load_data_list()
-        finally:
-            self.split = requested
-        for index, info in enumerate(data_list):
-            info['source_index'] = index
+        images, labels = [], []
+        for file_name in files:  # as mmpretrain's CIFAR10.load_data_list, read as plain data
+            path = os.path.join(folder, file_name)
+            entry = read_cifar_batch(path, name, self.url)
+            key = 'labels' if 'labels' in entry else 'fine_labels'
+            data, targets = entry.get('data'), entry.get(key)
+            if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+                    or data.shape[1] != 3072 or not isinstance(targets, list) \
+                    or len(targets) != len(data):
+                raise ValueError(f'{name}: {path!r} is not a CIFAR batch (expected "data", uint8 '
+                                 f'N x 3072, and "labels" or "fine_labels", N ints)')
+            images.append(data)
+            labels.extend(targets)
+        images = np.vstack(images).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        num_classes = len(self.CLASSES or ())
+        if labels and num_classes and (min(labels) < 0 or max(labels) >= num_classes):
+            raise ValueError(f'{name}: labels in {folder!r} must be 0..{num_classes - 1}, '
+                             f'got {min(labels)}..{max(labels)}')
+        data_list = [{'img': img, 'gt_label': int(label), 'source_index': index}
+                     for index, (img, label) in enumerate(zip(images, labels))]
         if self.split == 'test':
             return data_list
         keep = holdout_range(len(data_list), self.val_size, self.split, name)

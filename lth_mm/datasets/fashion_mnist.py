@@ -22,6 +22,16 @@ from ._utils import (
 __all__ = ['FashionMNISTSplit']
 
 
+def _read_idx(path: str, dataset: str, url_prefix: str) -> torch.Tensor:
+    """One idx file by mmpretrain's reader; a truncated or damaged one fails naming it."""
+    try:
+        return read_sn3_pascalvincent_tensor(path, strict=False)
+    except (RuntimeError, ValueError, OSError, EOFError, KeyError, IndexError) as err:
+        raise ValueError(f'{dataset}: cannot read {path!r} as an idx file ({err}): it is '
+                         f'truncated, damaged or not from {url_prefix}; download it again'
+                         ) from err
+
+
 @DATASETS.register_module()
 class FashionMNISTSplit(FashionMNIST):
     """Fashion-MNIST (idx files) split as in the original code.
@@ -82,8 +92,8 @@ class FashionMNISTSplit(FashionMNIST):
                           'into data_root (extracted or still gzipped).')
         with warnings.catch_warnings():  # the reader wraps a read-only buffer; copied below
             warnings.filterwarnings('ignore', message='The given NumPy array is not writable')
-            images = read_sn3_pascalvincent_tensor(paths[0], strict=False)
-            labels = read_sn3_pascalvincent_tensor(paths[1], strict=False)
+            images = _read_idx(paths[0], name, self.url_prefix)
+            labels = _read_idx(paths[1], name, self.url_prefix)
         if images.dtype != torch.uint8 or images.ndim != 3 or labels.ndim != 1 \
                 or len(images) != len(labels):
             raise ValueError(f'{name}: {paths} are not matching idx image (N x H x W uint8) and '

@@ -10,6 +10,7 @@ the official MD5 sums, so leave ``check_md5`` off for these files.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import pickle
 import struct
@@ -129,7 +130,9 @@ def _write_idx(path: str, array: np.ndarray, compress: bool) -> None:
     header = struct.pack('>I', 0x0800 + array.ndim) + struct.pack(f'>{array.ndim}I', *array.shape)
     data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
     if compress:
-        with gzip.open(path + '.gz', 'wb') as f:
+        # mtime=0: the same arrays give the same bytes (gzip stores the time otherwise)
+        with open(path + '.gz', 'wb') as raw, \
+                gzip.GzipFile(filename='', mode='wb', fileobj=raw, mtime=0) as f:
             f.write(data)
     else:
         with open(path, 'wb') as f:
@@ -154,6 +157,11 @@ def write_fashion_mnist(root: PathLike, num_train: int = 600, num_test: int = 10
     return out
 
 
+#: The descriptive text that opens a MATLAB 5 file (116 bytes), fixed: scipy writes the time.
+MAT_HEADER = b'MATLAB 5.0 MAT-file Platform: posix, Created on: Thu Jan  1 00:00:00 1970'.ljust(
+    116)
+
+
 def write_svhn(root: PathLike, num_train: int = 600, num_test: int = 100,
                seed: int = 0) -> dict[str, FakeArrays]:
     """Write ``root/{train,test}_32x32.mat``: ``X`` 32x32x3xN uint8, ``y`` Nx1 with 10 for 0.
@@ -166,8 +174,11 @@ def write_svhn(root: PathLike, num_train: int = 600, num_test: int = 100,
     for split, num in (('train', num_train), ('test', num_test)):
         fake = FakeArrays(_noise(rng, num, 32, 32, 3), _labels(rng, num, 10))
         y = np.where(fake.labels == 0, 10, fake.labels).astype(np.uint8).reshape(-1, 1)
-        scipy.io.savemat(os.path.join(root, f'{split}_32x32.mat'),
-                         {'X': np.ascontiguousarray(fake.images.transpose(1, 2, 3, 0)), 'y': y})
+        buffer = io.BytesIO()
+        scipy.io.savemat(buffer, {'X': np.ascontiguousarray(fake.images.transpose(1, 2, 3, 0)),
+                                  'y': y})
+        with open(os.path.join(root, f'{split}_32x32.mat'), 'wb') as f:
+            f.write(MAT_HEADER + buffer.getvalue()[len(MAT_HEADER):])  # same arrays, same bytes
         out[split] = fake
     return out
 

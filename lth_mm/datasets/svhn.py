@@ -58,18 +58,26 @@ class SVHN(BaseDataset):
         file_name = os.path.basename(self.mat_file)
         require_files(self.data_root, [file_name], name,
                       f'Download {URL_PREFIX}{file_name} by hand into data_root.')
-        mat = scipy.io.loadmat(self.mat_file, variable_names=('X', 'y'))
+        try:
+            mat = scipy.io.loadmat(self.mat_file, variable_names=('X', 'y'))
+        except (OSError, ValueError, TypeError, EOFError) as err:
+            raise ValueError(f'{name}: cannot read {self.mat_file!r} as a MATLAB file ({err}): it '
+                             f'is truncated, damaged or not {URL_PREFIX}{file_name}; download it '
+                             'again') from err
         images, labels = mat.get('X'), mat.get('y')
         if images is None or labels is None or images.ndim != 4 or images.shape[2] != 3 \
                 or labels.size != images.shape[3]:
             raise ValueError(f'{name}: {self.mat_file!r} is not an SVHN 32x32 file (expected X of '
                              'shape HxWx3xN and y with N labels)')
+        if images.dtype != np.uint8:
+            raise ValueError(f'{name}: X in {self.mat_file!r} is {images.dtype}, not the uint8 '
+                             'pixels of the SVHN files')
         labels = labels.reshape(-1).astype(np.int64)
+        if labels.size and (labels.min() < 1 or labels.max() > 10):  # the files' own labels
+            raise ValueError(f'{name}: labels in {self.mat_file!r} must be 1..10 (10 is the digit '
+                             f'0), got {labels.min()}..{labels.max()}')
         labels[labels == 10] = 0
-        if labels.size and (labels.min() < 0 or labels.max() > 9):
-            raise ValueError(f'{name}: labels in {self.mat_file!r} must be 1..10, got '
-                             f'{labels.min()}..{labels.max()}')
-        images = np.ascontiguousarray(images.transpose(3, 0, 1, 2).astype(np.uint8, copy=False))
+        images = np.ascontiguousarray(images.transpose(3, 0, 1, 2))
         if self.split == 'test':
             keep = range(len(labels))
         else:

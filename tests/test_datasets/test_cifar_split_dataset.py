@@ -1,4 +1,4 @@
-"""CIFAR10Split / CIFAR100Split: the paper's 45k/5k/test split read through mmpretrain's loader."""
+"""CIFAR10Split / CIFAR100Split: the paper's 45k/5k/test split, read as plain data."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -100,3 +100,66 @@ def test_one_missing_batch_is_named(tmp_path: Path) -> None:
         CIFAR10Split(data_root=str(tmp_path), split='train', val_size=10)
     # The test split does not need the training batches.
     assert len(CIFAR10Split(data_root=str(tmp_path), split='test')) == 10
+
+
+class _RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return (os.system, (f'echo ran > {self.marker}', ))
+
+
+def test_batches_are_read_as_plain_data(tmp_path: Path) -> None:
+    """A CIFAR batch that would run code is refused (mmpretrain's loader unpickles in full)."""
+    import pickle
+
+    write_cifar10(tmp_path, num_train=50, num_test=10)
+    batch, marker = tmp_path / 'cifar-10-batches-py' / 'data_batch_2', tmp_path / 'ran'
+    entry = pickle.loads(batch.read_bytes())
+    batch.write_bytes(pickle.dumps(dict(entry, batch_label=_RunsCode(marker)), protocol=2))
+    with pytest.raises(ValueError, match=r"CIFAR10Split: cannot read .*data_batch_2' as a CIFAR "
+                                         r'python file \(it refers to posix.system'):
+        CIFAR10Split(data_root=str(tmp_path), split='train', val_size=10)
+    assert not marker.exists()
+
+
+def test_a_truncated_batch_is_named(tmp_path: Path) -> None:
+    write_cifar10(tmp_path, num_train=50, num_test=10)
+    batch = tmp_path / 'cifar-10-batches-py' / 'data_batch_3'
+    batch.write_bytes(batch.read_bytes()[:len(batch.read_bytes()) // 2])
+    with pytest.raises(ValueError, match=r"cannot read .*data_batch_3' as a CIFAR python file "
+                                         r'.*truncated, damaged'):
+        CIFAR10Split(data_root=str(tmp_path), split='train', val_size=10)
+
+
+def test_python2_batches_as_the_official_files_are(tmp_path: Path) -> None:
+    """The official files were pickled by Python 2: array bytes as BINSTRING, read back as
+    latin-1 strings (not ``_codecs.encode`` calls, as Python 3 writes them)."""
+    import io
+    import pickle
+    import struct
+
+    class Python2Pickler(pickle._Pickler):
+        def save_bytes(self, obj: bytes) -> None:
+            self.write(pickle.BINSTRING + struct.pack('<i', len(obj)) + obj)
+            self.memoize(obj)
+
+        dispatch = pickle._Pickler.dispatch.copy()
+        dispatch[bytes] = save_bytes
+
+    fake = write_cifar10(tmp_path, num_train=50, num_test=10)['train']
+    folder = tmp_path / 'cifar-10-batches-py'
+    for number in range(1, 6):
+        path = folder / f'data_batch_{number}'
+        buffer = io.BytesIO()
+        Python2Pickler(buffer, protocol=2).dump(pickle.loads(path.read_bytes()))
+        assert b'_codecs' not in buffer.getvalue() and pickle.BINSTRING in buffer.getvalue()
+        path.write_bytes(buffer.getvalue())
+    train = CIFAR10Split(data_root=str(tmp_path), split='train', val_size=10)
+    assert len(train) == 40
+    for index in (0, 17, 39):
+        info = train.get_data_info(index)
+        assert np.array_equal(info['img'], fake.images[index])
+        assert info['gt_label'] == fake.labels[index]

@@ -67,3 +67,13 @@ def test_val_size_too_large(fashion_mnist: tuple[Path, dict]) -> None:
     root, _ = fashion_mnist
     with pytest.raises(ValueError, match='val_size=600 must be smaller'):
         FashionMNISTSplit(data_root=str(root), split='train', val_size=600)
+
+
+@pytest.mark.parametrize('compress', [False, True])
+def test_a_truncated_file_is_named(tmp_path: Path, compress: bool) -> None:
+    write_fashion_mnist(tmp_path, num_train=50, num_test=10, compress=compress)
+    path = tmp_path / ('train-images-idx3-ubyte' + ('.gz' if compress else ''))
+    path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(ValueError, match=r"FashionMNISTSplit: cannot read .*train-images-idx3-"
+                                         r"ubyte(.gz)?' as an idx file .*truncated, damaged"):
+        FashionMNISTSplit(data_root=str(tmp_path), split='train', val_size=10)

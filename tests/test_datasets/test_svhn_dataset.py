@@ -68,3 +68,24 @@ def test_bad_arguments(svhn: tuple[Path, dict], tmp_path: Path) -> None:
     scipy.io.savemat(str(tmp_path / 'test_32x32.mat'), {'X': np.zeros((3, 3), np.uint8)})
     with pytest.raises(ValueError, match='not an SVHN 32x32 file'):
         SVHN(data_root=str(tmp_path), split='test')
+
+
+@pytest.mark.parametrize('x, y, message', [
+    (np.zeros((32, 32, 3, 4), np.uint8), [[0], [1], [10], [5]], r'must be 1..10 \(10 is the digit '
+     r'0\), got 0..10'),  # a raw 0 is no SVHN label (it was read as the digit 0)
+    (np.zeros((32, 32, 3, 2), np.uint8), [[11], [1]], r'must be 1..10 .*got 1..11'),
+    (np.full((32, 32, 3, 2), 300.0), [[1], [2]], r'X in .* is float64, not the uint8'),
+])
+def test_invalid_files_are_refused(tmp_path: Path, x, y, message) -> None:
+    scipy.io.savemat(str(tmp_path / 'test_32x32.mat'), {'X': x, 'y': np.array(y)})
+    with pytest.raises(ValueError, match=message):
+        SVHN(data_root=str(tmp_path), split='test')
+
+
+def test_a_truncated_file_is_named(svhn: tuple[Path, dict]) -> None:
+    root, _ = svhn
+    path = root / 'train_32x32.mat'
+    path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(ValueError, match=r"SVHN: cannot read .*train_32x32.mat' as a MATLAB file "
+                                         r'.*truncated, damaged'):
+        SVHN(data_root=str(root), split='train', val_size=10)
