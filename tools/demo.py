@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'tools'))
 
 from demos import DEMOS, Demo, Metric, Run  # noqa: E402
+from demos.base import positive  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
 from lth_mm.core.atomic import atomic_write_text  # noqa: E402
 from lth_mm.engine.round_report import (  # noqa: E402
@@ -64,30 +66,33 @@ def usable_cores() -> int:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='demo', required=True)
+    demo_parsers = {}
     for demo in DEMOS.values():
-        demo_parser = sub.add_parser(demo.name, help=demo.title)
+        demo_parser = demo_parsers[demo.name] = sub.add_parser(demo.name, help=demo.title)
         demo_parser.add_argument('--work-dir', help='where the runs go (default: '
                                  f'work_dirs/demo_{demo.name})')
         demo_parser.add_argument('--seeds', type=int, nargs='+', default=[0],
                                  help='repeat every run with each seed (mean and range shown)')
-        demo_parser.add_argument('--jobs', type=int, default=None,
+        demo_parser.add_argument('--jobs', type=positive, default=None,
                                  help=f'runs at once (default: the usable cores, '
                                  f'{usable_cores()} here)')
-        demo_parser.add_argument('--threads', type=int, default=None,
+        demo_parser.add_argument('--threads', type=positive, default=None,
                                  help='torch threads per run (default: cores / jobs)')
         demo_parser.add_argument('--quick', action='store_true',
-                                 help='a smoke test: tiny network, few rounds, one epoch a run')
+                                 help='a smoke test: tiny network, few rounds, one epoch a run '
+                                 '(options given explicitly still apply)')
         demo.arguments(demo_parser)
     args = parser.parse_args(argv)
     demo = DEMOS[args.demo]
-    if args.quick:
-        for key, value in demo.quick.items():
-            setattr(args, key, value)
+    if args.quick:  # --quick's values as defaults: what the user typed wins
+        demo_parsers[demo.name].set_defaults(**demo.quick)
+        args = parser.parse_args(argv)
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds {" ".join(map(str, args.seeds))}: give each seed once (a seed '
+                     'given twice would run twice in the same folder)')
     cores = usable_cores()
-    args.jobs = args.jobs or cores
-    args.threads = args.threads or max(1, cores // args.jobs)
-    if args.jobs < 1 or args.threads < 1:
-        parser.error('--jobs and --threads must be >= 1')
+    args.jobs = cores if args.jobs is None else args.jobs
+    args.threads = max(1, cores // args.jobs) if args.threads is None else args.threads
     args.work_dir = Path(args.work_dir or f'work_dirs/demo_{demo.name}')
     if not args.work_dir.is_absolute():
         args.work_dir = ROOT / args.work_dir
@@ -111,6 +116,18 @@ class Job:
                         PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]))
         self.process: Optional[subprocess.Popen] = None
         self.started = self.ended = 0.0
+
+    def check_options(self) -> None:
+        """Refuse an option that MMEngine's ``--cfg-options`` would not pass on as written: it
+        deletes spaces and splits at commas (``DictAction``), so a path holding them (a work dir
+        such as ``~/My Code/...``) would name another file."""
+        for option in self.cmd[self.cmd.index('--cfg-options') + 1:]:
+            key, _, value = option.partition('=')
+            if '/' in value and DictAction._parse_iterable(value) != value:
+                raise SystemExit(
+                    f'demo: {self.label}: the path {value!r} (option {key}) holds characters '
+                    "that MMEngine's --cfg-options cannot pass on (spaces, commas, brackets or "
+                    'quotes); choose a --work-dir (and a checkout folder) without them')
 
     def start(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)  # each run starts afresh
@@ -283,6 +300,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
     jobs = [Job(run, seed, seed_dirs[seed], args.threads,
                 f'{run.name} seed {seed}' if several else run.name)
             for seed in args.seeds for run in demo_runs]
+    for job in jobs:  # before any folder is written or emptied
+        job.check_options()
     say(f'[demo] {demo.title}: {len(jobs)} runs ({len(demo_runs)} x {len(args.seeds)} seeds), '
         f'{args.jobs} at a time with {args.threads} torch thread(s) each; logs in '
         f'{args.work_dir}')

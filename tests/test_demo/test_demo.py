@@ -38,7 +38,7 @@ def test_parse_args_and_the_run_lists(demo):
     assert runs['imp'].needs == ('pretrain', ) and runs['random_round_03'].needs == ('imp', )
     assert 'custom_hooks.0.randomize=True' in runs['random_round_03'].options
     assert 'load_from=None' in runs['scratch'].options
-    quick = demo.parse_args(['transfer', '--quick', '--transfer-rounds', '1'])
+    quick = demo.parse_args(['transfer', '--quick'])
     assert (quick.rounds, quick.epochs, quick.transfer_rounds) == (2, 1, [2])
     for name, rounds in (('transfer', 5), ('selfsup', 4)):  # one check, shared
         with pytest.raises(SystemExit, match=rf'demo {name}: --transfer-rounds \[7\] not in '
@@ -57,6 +57,45 @@ def test_parse_args_and_the_run_lists(demo):
     assert [r.name for r in imp] == ['imp', 'random', 'reinit']
     assert imp[2].needs == ('imp', )
     assert 'custom_hooks.0.masks_from={work}/imp/imp/tickets' in imp[2].options
+
+
+def test_quick_keeps_the_options_given(demo):
+    """--quick's values are defaults: an option typed with it is not silently replaced."""
+    args = demo.parse_args(['transfer', '--quick', '--transfer-rounds', '1', '--epochs', '3'])
+    assert (args.rounds, args.epochs, args.transfer_rounds) == (2, 3, [1])
+    args = demo.parse_args(['imp', '--rounds', '5', '--quick', '--rate', '0.5'])
+    assert (args.rounds, args.rate, args.epochs) == (5, 0.5, 1)
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['imp', '--rounds', '0'], 'argument --rounds: 0 is below 1'),
+    (['imp', '--rate', '1.5'], 'argument --rate: 1.5 is not in (0, 1)'),
+    (['transfer', '--rate', '0'], 'argument --rate: 0.0 is not in (0, 1)'),
+    (['detection', '--rounds', '0'], 'argument --rounds: 0 is below 1'),
+    (['detection', '--iters', '1'], 'argument --iters: 1 is below 2'),
+    (['segmentation', '--canvases', '8', '0'], 'argument --canvases: 0 is below 1'),
+    (['selfsup', '--round-epochs', '0'], 'argument --round-epochs: 0 is below 1'),
+    (['imp', '--jobs', '0'], 'argument --jobs: 0 is below 1'),
+    (['imp', '--threads', '0'], 'argument --threads: 0 is below 1'),
+    (['imp', '--seeds', '0', '1', '0'], 'give each seed once'),
+])
+def test_bad_options_are_refused_before_any_run(demo, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        demo.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_a_work_dir_cfg_options_cannot_carry_is_refused(demo, tmp_path):
+    """MMEngine's DictAction deletes spaces and splits at commas: such a path is refused up front
+    (it used to fail after the first run, reading ``myruns/...``), and nothing is written."""
+    for name in ('my runs', 'lr0.1,wd2e-4'):
+        work = tmp_path / name
+        with pytest.raises(SystemExit, match=r"MMEngine's --cfg-options cannot pass on"):
+            demo.main(['transfer', '--quick', '--work-dir', str(work)])
+        assert not work.exists()
+    args = demo.parse_args(['transfer', '--work-dir', str(tmp_path / 'plain')])
+    run = next(r for r in demo.DEMOS['transfer'].runs(args) if r.name == 'imp')
+    demo.Job(run, 0, args.work_dir, 1, 'imp').check_options()  # a plain path passes
 
 
 def test_the_imp_demo_reports_near_the_papers_mask_figure(demo, tmp_path):

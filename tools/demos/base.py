@@ -111,6 +111,36 @@ class Demo:
     finish: Optional[Callable[[argparse.Namespace, Dict[int, Path]], List[Path]]] = None
 
 
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``low``, refused at parse time otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f'{value} is below {low}')
+        return value
+
+    return parse
+
+
+#: An integer >= 1 (rounds, epochs, iterations, jobs).
+positive = at_least(1)
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type``: a number strictly between 0 and 1 (a pruning rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is not in (0, 1)')
+    return value
+
+
 def schedule(epochs: int) -> Tuple[str, ...]:
     """Options for an ``epochs``-long round of the digits recipe (LR x0.1 at 50 % and 75 %)."""
     return (f'train_cfg.max_epochs={epochs}',
@@ -123,17 +153,22 @@ WIDTH8 = ('model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
 
 
 def transfer_arguments(parser: argparse.ArgumentParser, source: str, rounds: int, rate: float,
-                       epochs: int, epochs_help: str) -> None:
+                       epochs: int, epochs_help: str, pretrain_epochs: int = 12,
+                       transfer_help: str = 'all') -> None:
     """The arguments of a demo that transfers the tickets of an IMP search (``rounds`` of
-    ``rate``, ``epochs`` each) on a network pre-trained on ``source``."""
-    parser.add_argument('--pretrain-epochs', type=int, default=12,
-                        help=f'epochs of dense pre-training on {source}')
-    parser.add_argument('--rounds', type=int, default=rounds,
-                        help='IMP pruning rounds after round 0')
-    parser.add_argument('--rate', type=float, default=rate, help='fraction pruned per IMP round')
-    parser.add_argument('--epochs', type=int, default=epochs, help=epochs_help)
-    parser.add_argument('--transfer-rounds', type=int, nargs='+',
-                        help="which rounds' tickets to transfer (default: all)")
+    ``rate``, ``epochs`` each) on a network pre-trained on ``source`` (``pretrain_epochs``);
+    ``transfer_help`` says which rounds are transferred by default."""
+    parser.add_argument('--pretrain-epochs', type=positive, default=pretrain_epochs,
+                        help=f'epochs of dense pre-training on {source} (default: '
+                        f'{pretrain_epochs})')
+    parser.add_argument('--rounds', type=positive, default=rounds,
+                        help=f'IMP pruning rounds after round 0 (default: {rounds})')
+    parser.add_argument('--rate', type=fraction, default=rate,
+                        help=f'fraction pruned per IMP round (default: {rate})')
+    parser.add_argument('--epochs', type=positive, default=epochs,
+                        help=f'{epochs_help} (default: {epochs})')
+    parser.add_argument('--transfer-rounds', type=positive, nargs='+',
+                        help=f"which rounds' tickets to transfer (default: {transfer_help})")
 
 
 def transfer_rounds(args: argparse.Namespace, demo: str) -> List[int]:

@@ -23,7 +23,15 @@ import argparse
 import shutil
 from typing import List, Tuple
 
-from .base import Demo, Metric, Run, classification_ticket_runs, transfer_arguments
+from .base import (
+    Demo,
+    Metric,
+    Run,
+    at_least,
+    classification_ticket_runs,
+    positive,
+    transfer_arguments,
+)
 
 CONFIGS = 'configs/demo/detection'
 
@@ -31,9 +39,10 @@ CONFIGS = 'configs/demo/detection'
 def arguments(parser: argparse.ArgumentParser) -> None:
     transfer_arguments(parser, 'digits classification', rounds=2, rate=0.75, epochs=12,
                        epochs_help='epochs per IMP round')
-    parser.add_argument('--iters', type=int, default=300,
-                        help='iterations of each detector run (batch 16)')
-    parser.add_argument('--canvases', type=int, nargs=2, default=(800, 400),
+    parser.add_argument('--iters', type=at_least(2), default=300,
+                        help='iterations of each detector run (batch 16; at least 2: warm-up, '
+                        'then cosine decay; default: 300)')
+    parser.add_argument('--canvases', type=positive, nargs=2, default=(800, 400),
                         metavar=('TRAINVAL', 'TEST'),
                         help='digit canvases written: trainval (half train, half val) and test')
 

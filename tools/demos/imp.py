@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Dict, List
 
-from .base import WIDTH8, Demo, Report, Run, schedule
+from .base import WIDTH8, Demo, Report, Run, fraction, positive, schedule
 
 CONFIGS = 'configs/demo'
 #: The sparsity of the paper's mask figure (7 rounds of 20 %): the default round of the report.
@@ -21,10 +21,13 @@ FIGURE_SPARSITY = 1 - 0.8 ** 7
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--rounds', type=int, default=10, help='pruning rounds after round 0')
-    parser.add_argument('--rate', type=float, default=0.4, help='fraction pruned per round')
-    parser.add_argument('--epochs', type=int, default=12, help='epochs per round')
-    parser.add_argument('--report-round', type=int,
+    parser.add_argument('--rounds', type=positive, default=10,
+                        help='pruning rounds after round 0 (default: 10)')
+    parser.add_argument('--rate', type=fraction, default=0.4,
+                        help='fraction pruned per round (default: 0.4)')
+    parser.add_argument('--epochs', type=positive, default=12,
+                        help='epochs per round (default: 12)')
+    parser.add_argument('--report-round', type=positive,
                         help='round of the ticket report, IMP ticket against random mask '
                         '(default: the round nearest 79.03 %% sparsity, the paper\'s figure)')
 

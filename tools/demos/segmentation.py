@@ -25,7 +25,14 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from .base import Demo, Run, classification_ticket_runs, transfer_arguments, transfer_rounds
+from .base import (
+    Demo,
+    Run,
+    classification_ticket_runs,
+    positive,
+    transfer_arguments,
+    transfer_rounds,
+)
 
 CONFIGS = 'configs/demo/segmentation'
 CANVAS = dict(canvas_size=(64, 64), digit_size=(20, 40), digits_per_image=(1, 2))
@@ -33,11 +40,12 @@ CANVAS = dict(canvas_size=(64, 64), digit_size=(20, 40), digits_per_image=(1, 2)
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     transfer_arguments(parser, 'digits classification', rounds=4, rate=0.5, epochs=12,
-                       epochs_help='epochs per IMP round')
-    parser.set_defaults(pretrain_epochs=24, default_transfer_rounds=[2, 4])
-    parser.add_argument('--iters', type=int, default=500,
-                        help='iterations of each segmenter run (batch 16)')
-    parser.add_argument('--canvases', type=int, nargs=2, default=(800, 200),
+                       epochs_help='epochs per IMP round', pretrain_epochs=24,
+                       transfer_help='2 and 4, those within --rounds, else the last round')
+    parser.set_defaults(default_transfer_rounds=[2, 4])
+    parser.add_argument('--iters', type=positive, default=500,
+                        help='iterations of each segmenter run (batch 16; default: 500)')
+    parser.add_argument('--canvases', type=positive, nargs=2, default=(800, 200),
                         metavar=('TRAIN', 'VAL'), help='digit canvases written: train and val')
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import List
 
-from .base import WIDTH8, Demo, Run, schedule, transfer_rounds
+from .base import WIDTH8, Demo, Run, fraction, positive, schedule, transfer_rounds
 from .transfer import reports
 
 CONFIGS = 'configs/demo/selfsup'
@@ -28,13 +28,17 @@ MOCO8 = WIDTH8[:2] + ('model.neck.in_channels=64', 'model.neck.hid_channels=64')
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--pretrain-epochs', type=int, default=30,
-                        help='epochs of dense MoCo pre-training')
-    parser.add_argument('--rounds', type=int, default=4, help='IMP rounds on the MoCo task')
-    parser.add_argument('--rate', type=float, default=0.5, help='fraction pruned per round')
-    parser.add_argument('--round-epochs', type=int, default=5, help='MoCo epochs per round')
-    parser.add_argument('--epochs', type=int, default=12, help='epochs per fine-tuning run')
-    parser.add_argument('--transfer-rounds', type=int, nargs='+',
+    parser.add_argument('--pretrain-epochs', type=positive, default=30,
+                        help='epochs of dense MoCo pre-training (default: 30)')
+    parser.add_argument('--rounds', type=positive, default=4,
+                        help='IMP rounds on the MoCo task (default: 4)')
+    parser.add_argument('--rate', type=fraction, default=0.5,
+                        help='fraction pruned per round (default: 0.5)')
+    parser.add_argument('--round-epochs', type=positive, default=5,
+                        help='MoCo epochs per round (default: 5)')
+    parser.add_argument('--epochs', type=positive, default=12,
+                        help='epochs per fine-tuning run (default: 12)')
+    parser.add_argument('--transfer-rounds', type=positive, nargs='+',
                         help="which rounds' tickets to transfer (default: all)")
 
 
