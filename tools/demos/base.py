@@ -152,6 +152,17 @@ WIDTH8 = ('model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
           'model.head.in_channels=64')
 
 
+def search_arguments(parser: argparse.ArgumentParser, rounds: int, rate: float, epochs: int,
+                     rounds_help: str, epochs_help: str, epochs_flag: str = '--epochs') -> None:
+    """``--rounds``, ``--rate`` and the epochs of a round (``epochs_flag``) of an IMP search."""
+    parser.add_argument('--rounds', type=positive, default=rounds,
+                        help=f'{rounds_help} (default: {rounds})')
+    parser.add_argument('--rate', type=fraction, default=rate,
+                        help=f'fraction pruned per round (default: {rate})')
+    parser.add_argument(epochs_flag, type=positive, default=epochs,
+                        help=f'{epochs_help} (default: {epochs})')
+
+
 def transfer_arguments(parser: argparse.ArgumentParser, source: str, rounds: int, rate: float,
                        epochs: int, epochs_help: str, pretrain_epochs: int = 12,
                        transfer_help: str = 'all') -> None:
@@ -161,12 +172,8 @@ def transfer_arguments(parser: argparse.ArgumentParser, source: str, rounds: int
     parser.add_argument('--pretrain-epochs', type=positive, default=pretrain_epochs,
                         help=f'epochs of dense pre-training on {source} (default: '
                         f'{pretrain_epochs})')
-    parser.add_argument('--rounds', type=positive, default=rounds,
-                        help=f'IMP pruning rounds after round 0 (default: {rounds})')
-    parser.add_argument('--rate', type=fraction, default=rate,
-                        help=f'fraction pruned per IMP round (default: {rate})')
-    parser.add_argument('--epochs', type=positive, default=epochs,
-                        help=f'{epochs_help} (default: {epochs})')
+    search_arguments(parser, rounds, rate, epochs, 'IMP pruning rounds after round 0',
+                     epochs_help)
     parser.add_argument('--transfer-rounds', type=positive, nargs='+',
                         help=f"which rounds' tickets to transfer (default: {transfer_help})")
 

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Dict, List
 
-from .base import WIDTH8, Demo, Report, Run, fraction, positive, schedule
+from .base import WIDTH8, Demo, Report, Run, positive, schedule, search_arguments
 
 CONFIGS = 'configs/demo'
 #: The sparsity of the paper's mask figure (7 rounds of 20 %): the default round of the report.
@@ -21,12 +21,7 @@ FIGURE_SPARSITY = 1 - 0.8 ** 7
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--rounds', type=positive, default=10,
-                        help='pruning rounds after round 0 (default: 10)')
-    parser.add_argument('--rate', type=fraction, default=0.4,
-                        help='fraction pruned per round (default: 0.4)')
-    parser.add_argument('--epochs', type=positive, default=12,
-                        help='epochs per round (default: 12)')
+    search_arguments(parser, 10, 0.4, 12, 'pruning rounds after round 0', 'epochs per round')
     parser.add_argument('--report-round', type=positive,
                         help='round of the ticket report, IMP ticket against random mask '
                         '(default: the round nearest 79.03 %% sparsity, the paper\'s figure)')

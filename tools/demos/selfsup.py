@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import List
 
-from .base import WIDTH8, Demo, Run, fraction, positive, schedule, transfer_rounds
+from .base import WIDTH8, Demo, Run, positive, schedule, search_arguments, transfer_rounds
 from .transfer import reports
 
 CONFIGS = 'configs/demo/selfsup'
@@ -30,12 +30,8 @@ MOCO8 = WIDTH8[:2] + ('model.neck.in_channels=64', 'model.neck.hid_channels=64')
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--pretrain-epochs', type=positive, default=30,
                         help='epochs of dense MoCo pre-training (default: 30)')
-    parser.add_argument('--rounds', type=positive, default=4,
-                        help='IMP rounds on the MoCo task (default: 4)')
-    parser.add_argument('--rate', type=fraction, default=0.5,
-                        help='fraction pruned per round (default: 0.5)')
-    parser.add_argument('--round-epochs', type=positive, default=5,
-                        help='MoCo epochs per round (default: 5)')
+    search_arguments(parser, 4, 0.5, 5, 'IMP rounds on the MoCo task', 'MoCo epochs per round',
+                     '--round-epochs')
     parser.add_argument('--epochs', type=positive, default=12,
                         help='epochs per fine-tuning run (default: 12)')
     parser.add_argument('--transfer-rounds', type=positive, nargs='+',
