@@ -54,8 +54,8 @@ def _history_getattr(obj: Any, name: str) -> Any:
     ``HistoryBuffer`` (``HistoryBuffer.min``, saved in its ``statistics_methods``)."""
     from mmengine.logging import HistoryBuffer
 
-    if obj is HistoryBuffer and not name.startswith('_') and name in vars(HistoryBuffer).get(
-            '_statistics_methods', {}):
+    # HistoryBuffer's own four (its class dict of methods fills only once an instance exists)
+    if obj is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(f'getattr({getattr(obj, "__name__", type(obj).__name__)}, '
                                  f'{name!r}) is not a HistoryBuffer statistics method')

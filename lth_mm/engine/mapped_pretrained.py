@@ -14,6 +14,7 @@ from mmengine.registry import WEIGHT_INITIALIZERS
 from mmengine.runner import checkpoint as mm_checkpoint
 from torch import nn
 
+from ..compat import checkpoint_globals
 from ..core import keymap, load_torch_file, pickle_opt_in
 from ..core.options import prefixes
 
@@ -81,7 +82,9 @@ class MappedPretrainedInit:
                 + ', '.join(DOWNLOADS) + ')')
         else:
             path = self.checkpoint
-        state = load_torch_file(path, allow_pickle=self.allow_pickle)
+        # plain data, MMEngine's checkpoints included (their message hub: lth_mm.compat)
+        state = load_torch_file(path, allow_pickle=self.allow_pickle,
+                                extra_globals=checkpoint_globals())
         try:
             report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)
         except keymap.KeyMapError as err:

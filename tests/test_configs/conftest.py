@@ -281,7 +281,7 @@ def shrink_detection(cfg: Config, data_root: Path, work_dir: Path, size: int = 6
                 node['scale'] = (size, size)
             if node.get('type') == 'Pad':
                 node['size'] = (size, size)
-            if node.get('type') == 'VOCDataset':
+            if node.get('type') in ('VOCDataset', 'XMLDataset'):
                 node['data_root'] = f'{data_root / "VOCdevkit"}/'
                 node['serialize_data'] = False  # no pickling + gc.collect() of a few entries
             for value in node.values():

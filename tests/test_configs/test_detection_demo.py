@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
+from unittest.mock import patch
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -81,6 +84,44 @@ def assert_from_classifier(model: torch.nn.Module, state: dict, masks: dict) -> 
         kept = masks.get(name, torch.ones_like(state[name], dtype=torch.bool))
         assert torch.allclose(params[name].detach()[kept], state[name][kept], atol=1e-2), name
         assert not torch.allclose(params[name].detach(), torch.zeros_like(state[name]))
+
+
+def test_the_per_class_table_names_the_digits(canvases: Path, tmp_path: Path) -> None:
+    """VOCMetric prints VOC's class names for a set VOCDataset marks 'VOC2007'; the demo's
+    XMLDataset leaves it unmarked, so the AP table names the digits."""
+    from mmdet.evaluation import VOCMetric
+    from mmdet.registry import DATASETS
+
+    cfg = shrink_detection(load_cfg(DET_DEMO / 'yolo_r18w32_digit_canvas.py'), canvases, tmp_path)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(dataset) == 4 and dataset.metainfo.get('dataset_type') is None
+    assert dataset.metainfo['classes'] == tuple('0123456789')
+    metric = VOCMetric(iou_thrs=[0.5])
+    metric.dataset_meta = dataset.metainfo
+    instances = dataset.get_data_info(0)['instances']
+    gt = dict(bboxes=np.array([i['bbox'] for i in instances], np.float32),
+              labels=np.array([i['bbox_label'] for i in instances], np.int64),
+              bboxes_ignore=np.zeros((0, 4), np.float32), labels_ignore=np.zeros(0, np.int64))
+    found = [np.zeros((0, 5), np.float32) for _ in range(10)]
+    printed = []
+    log = logging.getLogger('lth_mm-test-voc-table')
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.addHandler(_ListHandler(printed))
+    with patch('mmdet.evaluation.metrics.voc_metric.MMLogger.get_current_instance',
+               return_value=log):
+        metric.compute_metrics([(gt, found)])
+    table = next(text for text in printed if '| class' in text)
+    assert '| 9     |' in table and 'aeroplane' not in table
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, out: list) -> None:
+        super().__init__()
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.out.append(record.getMessage())
 
 
 def test_dense_detector_starts_from_the_classifier(classification: tuple, canvases: Path,

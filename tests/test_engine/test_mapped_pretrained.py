@@ -31,6 +31,24 @@ def test_weights_of_the_scheme_load(checkpoint):
     assert not torch.equal(model.fc.weight, saved['fc.weight'])  # one prefix, skipped
 
 
+def test_an_mmengine_checkpoint_is_plain_data(tmp_path):
+    """A checkpoint MMEngine wrote (message hub: HistoryBuffer, numpy values) loads without
+    allow_pickle; the demos' configs needed the opt-in before."""
+    from mmengine.logging import MessageHub
+
+    torch.manual_seed(0)
+    hub = MessageHub.get_instance('lth_mm-test-mapped-pretrained')
+    hub.update_scalar('train/loss', 0.25)
+    source = resnet18()
+    path = tmp_path / 'epoch_12.pth'
+    torch.save({'meta': {'epoch': 12}, 'message_hub': hub.state_dict(),
+                'state_dict': {f'backbone.{k}': v for k, v in source.state_dict().items()}},
+               path)
+    model = resnet18()
+    MappedPretrainedInit(checkpoint=str(path), src='mmpretrain', skip='fc')(model)
+    assert torch.equal(model.layer1[0].conv1.weight, source.layer1[0].conv1.weight)
+
+
 def test_a_wrong_scheme_that_matches_nothing_is_an_error(checkpoint):
     model = resnet18()
     before = model.layer1[0].conv1.weight.detach().clone()

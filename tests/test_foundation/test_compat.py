@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,6 +134,21 @@ def test_getattr_reaches_only_history_buffer_statistics(tmp_path: Path, obj, nam
     ok = tmp_path / 'ok.pth'
     _hub_checkpoint(ok, reach=_Reaches(HistoryBuffer, 'mean'))
     assert compat.load_local_checkpoint(str(ok))['meta']['reach'] is HistoryBuffer.mean
+
+
+def test_a_fresh_process_reads_mmengine_checkpoints(tmp_path: Path) -> None:
+    """HistoryBuffer's statistics are known before any HistoryBuffer exists (a new
+    ``tools/test.py`` process read its checkpoint as 'not plain data')."""
+    path = tmp_path / 'epoch_1.pth'
+    _hub_checkpoint(path)
+    code = ('import sys, lth_mm; from lth_mm.compat import load_local_checkpoint; '
+            'print(type(load_local_checkpoint(sys.argv[1])["message_hub"]["log_scalars"]'
+            '["train/loss"]).__name__)')
+    env = {k: v for k, v in os.environ.items() if k != compat.ALLOW_PICKLE_ENV}
+    out = subprocess.run([sys.executable, '-c', code, str(path)], capture_output=True, text=True,
+                         env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == 'HistoryBuffer'
 
 
 def test_tensor_only_checkpoint_and_missing_file(tmp_path: Path) -> None:

@@ -33,11 +33,8 @@ model = dict(
         init_cfg=[
             dict(type='Kaiming', layer=['Conv2d']),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
-            dict(
-                type='MappedPretrained',
-                checkpoint=pretrained,
-                skip=('conv1', 'bn1', 'fc'),
-                allow_pickle=True)
+            # step 1's mmengine checkpoint, read as plain data (its message hub included)
+            dict(type='MappedPretrained', checkpoint=pretrained, skip=('conv1', 'bn1', 'fc'))
         ]),
     neck=dict(in_channels=[256, 128, 64], out_channels=[128, 64, 32]),
     bbox_head=dict(
@@ -48,8 +45,10 @@ model = dict(
                                           [(19, 37), (24, 36), (22, 44)],
                                           [(13, 22), (16, 28), (20, 31)]])))
 
-# Data: no flips (a mirrored digit is another shape); the generator gives the variety.
-dataset_type = 'VOCDataset'
+# Data: no flips (a mirrored digit is another shape); the generator gives the variety. MMDet's
+# XMLDataset reads VOC's layout as VOCDataset does; VOCDataset would mark the set 'VOC2007', and
+# VOCMetric would then print VOC's class names (aeroplane, bicycle, ...) for the digits.
+dataset_type = 'XMLDataset'
 data_root = 'data/digit_canvas/VOCdevkit/'
 img_scale = (128, 128)
 train_pipeline = [

@@ -39,10 +39,8 @@ model = dict(
         init_cfg=[
             dict(type='Kaiming', layer=['Conv2d']),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
-            # step 1's mmengine checkpoint, the demo's own file (its message hub needs a full
-            # unpickling)
-            dict(type='MappedPretrained', checkpoint=pretrained, skip=('fc', ),
-                 allow_pickle=True)
+            # step 1's mmengine checkpoint, read as plain data (its message hub included)
+            dict(type='MappedPretrained', checkpoint=pretrained, skip=('fc', ))
         ]),
     decode_head=dict(
         in_channels=256,
