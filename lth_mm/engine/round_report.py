@@ -17,7 +17,8 @@ __all__ = ['aggregate_seeds', 'format_table', 'plot_runs', 'read_summary', 'runs
 PathLike = Union[str, os.PathLike]
 CSV_FIELDS = ('round', 'sparsity', 'remaining', 'best_val_metric', 'best_epoch', 'best_iter',
               'test_metric', 'metric', 'train_loss', 'trained', 'comparable', 'wall_time_s',
-              'ticket', 'ticket_digest', 'best_checkpoint', 'last_checkpoint')
+              'ticket', 'ticket_digest', 'best_checkpoint', 'last_checkpoint', 'reversed',
+              'randomized')
 
 
 def write_summary(rows: Sequence[Mapping[str, Any]], out_dir: PathLike) -> None:

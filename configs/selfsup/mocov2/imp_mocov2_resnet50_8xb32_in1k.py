@@ -14,8 +14,8 @@
 # both encoders restart from the pre-trained weights; the queue of negative keys is not rewound
 # (keep_prefixes), as in the original: it refills with keys of the rewound encoder within
 # queue_len / batch = 256 iterations. The optimizer state and the schedule restart each round.
-# Other pre-trainings: checkpoints/moco.pt (encoder_q only, torchvision names: the neck then
-# starts at random), or the OpenMMLab zoo checkpoint of this config (set load_from=FILE and drop
+# Other pre-trainings: checkpoints/moco.pt (encoder_q only, torchvision names: set it as the
+# backbone's checkpoint and model.neck.init_cfg=None, the neck then starts at random), or the OpenMMLab zoo checkpoint of this config (set load_from=FILE and drop
 # the init_cfg below: its keys are the model's own, momentum encoder and queue included).
 _base_ = ['mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py']
 
