@@ -29,13 +29,29 @@ _KNOWN_PREFIXES = ('module.encoder_q.', 'encoder_q.', 'module.')
 _IGNORED_PREFIXES = ('module.encoder_k.', 'encoder_k.')
 
 
+#: Keys under which the original code's scripts save the state dict that holds the masks, tried
+#: in this order when the top level holds none: ``state_dict`` (classification), ``backbone``
+#: (detection's ``save_dicts_and_masks`` and segmentation's IMP files: the ResNet-50 backbone
+#: alone, torchvision names), ``model_state`` (DeepLabv3+ checkpoints), ``model``.
+NESTED_KEYS = ('state_dict', 'backbone', 'model_state', 'model')
+
+
+def _has_masks(state: Mapping[Any, Any]) -> bool:
+    return any(isinstance(k, str) and k.endswith(MASK_SUFFIX) for k in state)
+
+
 def _state_dict(obj_or_path: Any, allow_pickle: bool = False) -> tuple[Mapping[str, Any], str]:
     """The state dict of a file or object, and a name for messages (the path, or 'the object')."""
     obj, where = obj_or_path, 'the object'
     if isinstance(obj, (str, os.PathLike)):
         obj, where = load_torch_file(obj, allow_pickle=allow_pickle), str(obj)
-    if isinstance(obj, Mapping) and isinstance(obj.get('state_dict'), Mapping):
-        obj = obj['state_dict']
+    if isinstance(obj, Mapping) and not _has_masks(obj):
+        nested = [key for key in NESTED_KEYS if isinstance(obj.get(key), Mapping)]
+        chosen = next((key for key in nested if _has_masks(obj[key])), None)
+        if chosen is None and 'state_dict' in nested:
+            chosen = 'state_dict'
+        if chosen is not None:
+            obj = obj[chosen]
     if not isinstance(obj, Mapping):
         raise ValueError(f'{where}: expected a state dict (or a dict with "state_dict"), got '
                          f'{type(obj).__name__}')
@@ -83,7 +99,9 @@ def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False
     """Read ``*.weight_mask`` tensors; return boolean masks under plain parameter names.
 
     Args:
-        obj_or_path: A state dict, a dict with ``state_dict``, or a path to either.
+        obj_or_path: A state dict, a dict holding one (under ``state_dict``, ``backbone``,
+            ``model_state`` or ``model``, as the original code's classification, detection and
+            segmentation scripts save them), or a path to either.
         allow_pickle: See :func:`~.torch_file.load_torch_file` (trusted files only).
 
     Returns:

@@ -57,6 +57,31 @@ def test_state_dict_wrapper_and_other_keys_are_ignored() -> None:
     assert Ticket.from_torch_prune(wrapped) == _expected(masks)
 
 
+@pytest.mark.parametrize('layout', ['detection', 'segmentation', 'deeplab'])
+def test_the_original_detection_and_segmentation_files(tmp_path: Path, layout: str) -> None:
+    """The original's detection IMP saves {'imp', 'all_state_dict', 'first_conv1', 'backbone'}
+    (``save_dicts_and_masks``), its segmentation IMP {'first_conv', 'backbone', 'classifier'},
+    DeepLabv3+ checkpoints {'model_state', ...}: the masks are read from where they are (they
+    were refused: 'no *.weight_mask tensors found')."""
+    masks = _float_masks()
+    weights = {k[:-len('_mask')] + '_orig': torch.randn(v.shape) for k, v in masks.items()}
+    backbone = {**masks, **weights}
+    if layout == 'detection':
+        obj = {'imp': 2, 'all_state_dict': {f'yolo.backbone.{k}': v for k, v in backbone.items()},
+               'first_conv1': {'weight': torch.randn(4, 3, 7, 7)}, 'backbone': backbone}
+        expected = _expected(masks)
+    elif layout == 'segmentation':
+        obj = {'first_conv': {'weight': torch.randn(4, 3, 7, 7)}, 'backbone': backbone,
+               'classifier': {'head.weight': torch.randn(3, 4, 1, 1)}}
+        expected = _expected(masks)
+    else:
+        obj = {'cur_itrs': 30000, 'best_score': 0.7,
+               'model_state': {f'backbone.{k}': v for k, v in backbone.items()}}
+        expected = _expected(masks).add_prefix('backbone.')
+    torch.save(obj, tmp_path / 'imp.pth')
+    assert Ticket.read(tmp_path / 'imp.pth') == expected
+
+
 @pytest.mark.parametrize('prefix', ['module.', 'module.encoder_q.', 'encoder_q.'])
 def test_known_prefixes_are_stripped(prefix: str) -> None:
     masks = _float_masks()
