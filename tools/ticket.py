@@ -60,12 +60,16 @@ def cmd_convert(args: argparse.Namespace) -> None:
     if not args.dst or Path(args.dst).is_dir():
         raise ValueError(f'the destination {args.dst!r} must be a file name (NAME.safetensors '
                          'for lth_mm, any other name for a torch.nn.utils.prune mask file)')
+    if args.src_scheme is not None and not args.dst_scheme:
+        raise ValueError(f'--src-scheme {args.src_scheme} names the scheme to convert from: give '
+                         '--dst-scheme too (without it the keys are written as they are)')
     ticket = Ticket.read(args.src, args.allow_pickle)
     if args.dst_scheme:
-        ticket, report = keymap.convert_ticket(ticket, dst=args.dst_scheme, src=args.src_scheme)
+        ticket, report = keymap.convert_ticket(ticket, dst=args.dst_scheme,
+                                               src=args.src_scheme or 'auto')
         print(report.summary())
     if args.dst.endswith('.safetensors'):
-        ticket.save(args.dst)
+        (ticket.add_prefix(args.prefix) if args.prefix else ticket).save(args.dst)
     else:
         import io
         buffer = io.BytesIO()
@@ -138,8 +142,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     convert.add_argument('src')
     convert.add_argument('dst')
     convert.add_argument('--dst-scheme', help='key scheme to convert to (lth_mm.core.keymap)')
-    convert.add_argument('--src-scheme', default='auto', help='key scheme of the source')
-    convert.add_argument('--prefix', default='', help="prefix for torch prune keys ('module.')")
+    convert.add_argument('--src-scheme', help="key scheme of the source, with --dst-scheme "
+                         "(default: 'auto', detected)")
+    convert.add_argument('--prefix', default='', help="prefix for the keys written, after any "
+                         "scheme conversion ('module.', 'backbone.')")
     convert.set_defaults(func=cmd_convert)
     plot = sub.add_parser('plot', help='metric vs remaining weights of one or more searches')
     plot.add_argument('runs', nargs='+', help='work dirs (or summary.json files) of searches')

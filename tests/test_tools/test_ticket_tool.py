@@ -214,3 +214,16 @@ def test_plot_panels_tick_labels_and_error_bars_from_zero():
     image = matplotlib.image.imread(io.BytesIO(runs_png({f'task {i}': runs for i in range(4)})))
     height, width = image.shape[:2]
     assert 1.5 * height < width < 3 * height  # three panels a row, two rows
+
+
+def test_convert_applies_or_refuses_every_option(tickets, tmp_path):
+    """--prefix reaches a safetensors destination too, and --src-scheme without --dst-scheme is
+    refused: both were accepted and silently ignored."""
+    folder, magnitude, _ = tickets
+    out = tmp_path / 'prefixed.safetensors'
+    ticket_tool.main(['convert', str(folder / 'magnitude.safetensors'), str(out),
+                      '--prefix', 'backbone.'])
+    assert Ticket.load(out) == magnitude.add_prefix('backbone.')
+    _fails(['convert', str(folder / 'magnitude.safetensors'), str(tmp_path / 'x.safetensors'),
+            '--src-scheme', 'moco_v2'], '--src-scheme moco_v2', 'give --dst-scheme too')
+    assert not (tmp_path / 'x.safetensors').exists()
