@@ -38,7 +38,6 @@ sys.path.insert(0, str(ROOT / 'tools'))
 
 from demos import DEMOS, Demo, Metric, Run  # noqa: E402
 from demos.base import positive  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
 
 from lth_mm.core.atomic import atomic_write_text  # noqa: E402
 from lth_mm.engine.round_report import (  # noqa: E402
@@ -48,6 +47,7 @@ from lth_mm.engine.round_report import (  # noqa: E402
     read_summary,
     runs_csv,
 )
+from lth_mm.engine.runner_utils import CfgOptions  # noqa: E402
 
 
 def is_progress(text: str) -> bool:
@@ -118,16 +118,16 @@ class Job:
         self.started = self.ended = 0.0
 
     def check_options(self) -> None:
-        """Refuse an option that MMEngine's ``--cfg-options`` would not pass on as written: it
-        deletes spaces and splits at commas (``DictAction``), so a path holding them (a work dir
-        such as ``~/My Code/...``) would name another file."""
+        """Refuse an option that ``--cfg-options`` would not pass on as written: it splits
+        values at commas and reads brackets as lists (``CfgOptions``, as MMEngine's
+        ``DictAction``), so a path holding them would name another file."""
         for option in self.cmd[self.cmd.index('--cfg-options') + 1:]:
             key, _, value = option.partition('=')
-            if '/' in value and DictAction._parse_iterable(value) != value:
+            if '/' in value and CfgOptions._parse_iterable(value) != value:
                 raise SystemExit(
                     f'demo: {self.label}: the path {value!r} (option {key}) holds characters '
-                    "that MMEngine's --cfg-options cannot pass on (spaces, commas, brackets or "
-                    'quotes); choose a --work-dir (and a checkout folder) without them')
+                    "that --cfg-options cannot pass on (commas, brackets or quotes); choose a "
+                    '--work-dir (and a checkout folder) without them')
 
     def start(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)  # each run starts afresh

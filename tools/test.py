@@ -16,14 +16,14 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
 from lth_mm.compat import ALLOW_PICKLE_ENV
-from lth_mm.engine.runner_utils import run_main
+from lth_mm.engine.runner_utils import CfgOptions, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision test (float16 on a GPU, bfloat16 on the CPU)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptions,
         help='override config settings, key=value pairs merged into the config')
     parser.add_argument(
         '--allow-pickle', action='store_true',

@@ -15,13 +15,18 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import lth_mm  # noqa: F401  (compat patches and registration)
 from lth_mm.compat import ALLOW_PICKLE_ENV
-from lth_mm.engine.runner_utils import RESUME_FOUND_NOTHING, latest_checkpoint, run_main
+from lth_mm.engine.runner_utils import (
+    RESUME_FOUND_NOTHING,
+    CfgOptions,
+    latest_checkpoint,
+    run_main,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual total batch size')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptions,
         help='override config settings, key=value pairs merged into the config, e.g. '
         'train_cfg.max_epochs=3 or key="[a,b]"')
     parser.add_argument(

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Set
 
 import numpy as np
 import torch
+from mmengine.config import DictAction
 from mmengine.dist import get_world_size
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
@@ -21,13 +22,30 @@ from torch import nn
 __all__ = ['unwrap_model', 'reset_optimizer', 'rebuild_param_schedulers', 'reset_best_checkpoint',
            'end_distributed', 'gradient_norm_readers', 'has_pretrained_init', 'has_test',
            'is_training', 'latest_checkpoint', 'metric_names', 'preserved_rng', 'resume_asked',
-           'resume_source', 'run_main', 'RESUME_FOUND_NOTHING', 'validation_due']
+           'resume_source', 'run_main', 'RESUME_FOUND_NOTHING', 'validation_due', 'CfgOptions']
 
 #: Optimizers whose step for one weight reads the gradients of others (lowercased class names,
 #: subclasses included): the trust ratios of LARS and Lamb (MMPretrain's ``LARS`` and ``Lamb``,
 #: timm's ``Lars``, apex's ``FusedLAMB``) and Adafactor's factored second moments (torch's, as
 #: MMEngine's ``TorchAdafactor``, and transformers'), so pruned gradients would move kept weights.
 NORM_OPTIMIZERS = ('lars', 'lamb', 'fusedlamb', 'adafactor')
+
+
+class CfgOptions(DictAction):
+    """MMEngine's ``--cfg-options`` action, except that a single value keeps its spaces.
+
+    MMEngine's ``DictAction`` deletes every space of a value before parsing it, so
+    ``custom_hooks.0.ticket=/data/my runs/round_02.safetensors`` named ``/data/myruns/...``.
+    Here a value with no comma or brackets is one value, spaces kept; lists (``a,b``, ``[a, b]``,
+    ``(1, 2)``) parse as MMEngine parses them.
+    """
+
+    @staticmethod
+    def _parse_iterable(val: str) -> Any:
+        text = val.strip('\'"')
+        if not any(char in text for char in ',[]()'):
+            return DictAction._parse_int_float_bool(text.strip())
+        return DictAction._parse_iterable(val)
 
 
 def unwrap_model(runner: Any) -> nn.Module:

@@ -174,3 +174,18 @@ def test_allow_pickle_opts_in_for_checkpoints(tool_name: str, config: Path,
     assert not checkpoint_pickle_allowed()
     tool.parse_args([str(config), *extra, '--allow-pickle'])
     assert os.environ[ALLOW_PICKLE_ENV] == '1' and checkpoint_pickle_allowed()
+
+
+@pytest.mark.parametrize('tool_name', ['train.py', 'test.py'])
+def test_cfg_options_keep_spaces_in_a_single_value(tool_name: str, config: Path) -> None:
+    """MMEngine's DictAction deletes spaces: a ticket at '/data/my runs/t.safetensors' was read
+    from '/data/myruns/t.safetensors'. Lists parse as MMEngine parses them."""
+    tool = load_tool(tool_name)
+    extra = ['ckpt.pth'] if tool_name == 'test.py' else []
+    args = tool.parse_args([str(config), *extra, '--cfg-options',
+                            'custom_hooks.0.ticket=/data/my runs/t.safetensors',
+                            'a=[1, 2]', 'b=(x, y)', 'c=3', 'd=0.5', 'e=True', 'f=None', 'g=p,q',
+                            "h=' quoted '"])
+    assert args.cfg_options == {'custom_hooks.0.ticket': '/data/my runs/t.safetensors',
+                                'a': [1, 2], 'b': ('x', 'y'), 'c': 3, 'd': 0.5, 'e': True,
+                                'f': None, 'g': ['p', 'q'], 'h': 'quoted'}
