@@ -12,9 +12,12 @@ changes hit both variants alike:
   the online backbone after every step (``after_train_iter``). The momentum encoder needs none:
   its update copies or moves towards the masked online weights, so its zeros stay zero.
 
-Printed: median time per iteration of each variant and their ratio, plus the time one extra
-masking of the momentum encoder would take per iteration (what masking it every step would cost),
-as a fraction of a dense iteration.
+Printed: median time per iteration of each variant and their ratio; the same ratio paired, per
+pair of neighbouring blocks (median and range over the pairs: the machine's drift between pairs
+cancels); the after-step hook's own time, measured around the call, as a share of a dense
+iteration (unlike the ratios, it does not move with the machine's speed); and the time one extra
+masking of the momentum encoder would take per iteration (what masking it every step would
+cost), as a fraction of a dense iteration.
 
 Run: ``.venv/bin/python tools/benchmarks/bench_selfsup_iter.py [--iters N] [--size S]``.
 """
@@ -76,23 +79,29 @@ def main() -> None:
                  for _ in range(2)]
         return dict(inputs=views, data_samples=[None] * args.batch)
 
+    hook_times = []
+
     def step(masked: bool) -> float:
         data = batch()
         start = time.perf_counter()
         model.train_step(data, optim_wrapper=wrapper)
         if masked:
+            stamp = time.perf_counter()
             hook.after_train_iter(runner, 0)
+            hook_times.append(time.perf_counter() - stamp)
         return time.perf_counter() - start
 
     times = {'dense': [], 'ticket': []}
     for _ in range(2):  # warm-up
         step(False)
     hook.set_ticket(runner, ticket)
-    copies = []
+    copies, paired = [], []
     while len(times['ticket']) < args.iters:
         for name in ('dense', 'ticket'):
             for _ in range(args.block):
                 times[name].append(step(name == 'ticket'))
+        paired.append(statistics.median(times['ticket'][-args.block:])
+                      / statistics.median(times['dense'][-args.block:]))
         start = time.perf_counter()
         hook._copies()
         copies.append(time.perf_counter() - start)
@@ -102,6 +111,7 @@ def main() -> None:
     dense = statistics.median(times['dense'])
     ticket_time = statistics.median(times['ticket'])
     copy_time = statistics.median(copies)
+    hook_time = statistics.median(hook_times)
     print(machine_line(args.threads))
     print(f'MoCo v2, ResNet-50, batch {args.batch} x 2 views at {args.size} px, '
           f'{args.iters} iterations per variant in blocks of {args.block}; ticket 80 % sparse '
@@ -109,7 +119,10 @@ def main() -> None:
     print(table(('variant', 'time / iteration', 'vs dense'), [
         ('dense', f'{1000 * dense:.1f} ms', '1.000'),
         ('ticket (online masked every step)', f'{1000 * ticket_time:.1f} ms',
-         f'{ticket_time / dense:.3f}'),
+         f'{ticket_time / dense:.3f}; paired {statistics.median(paired):.3f} '
+         f'({min(paired):.3f}-{max(paired):.3f})'),
+        ('  of which the after-step hook', f'{1000 * hook_time:.2f} ms',
+         f'+{hook_time / dense:.4f} of a dense iteration'),
         ('  + masking the momentum encoder too', f'{1000 * copy_time:.2f} ms',
          f'+{copy_time / dense:.4f} (not paid: masked once per binding)'),
     ]))
