@@ -9,7 +9,7 @@ from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
 from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_in
-from ..core.options import flag, integer, prefixes
+from ..core.options import check_prefixes, flag, integer, prefixes
 from ..core.rewind import check_prefixes_match, reinitialize
 from ..engine.round_report import write_summary
 from ..engine.runner_utils import is_training, resume_source, seeded_generator, unwrap_model
@@ -67,6 +67,11 @@ class TicketHook(TicketEnforcingHook):
         overwrite: Delete the files of a transfer of another ticket in the work dir (its
             ``ticket/`` folder and checkpoints) before training; without it such a work dir is
             refused. A re-run of the same ticket needs no overwrite.
+        skip: Prefixes of the ticket's own keys (as the file names them, before ``key_map``)
+            whose masks are dropped, leaving those weights dense: ``('conv1', )`` for a mask
+            file the original code wrote with ``--conv1`` (a 7x7 stem mask), transferred onto a
+            model with another stem, as the original's transfer ignores that mask. A prefix
+            that starts no key is an error.
     """
 
     def __init__(self, ticket: str, key_map: Optional[str] = 'auto', prefix: str = '',
@@ -75,7 +80,7 @@ class TicketHook(TicketEnforcingHook):
                  metric: Optional[str] = None, rule: Optional[str] = None,
                  test_best: bool = True, allow_other_ticket: bool = False,
                  allow_pickle: bool = False, mask_grads: Optional[bool] = None,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, skip: Sequence[str] = ()) -> None:
         super().__init__(mask_grads=mask_grads, metric=metric, rule=rule, test_best=test_best,
                          allow_other_ticket=allow_other_ticket)
         if not isinstance(ticket, str) or not ticket or ticket == '???':
@@ -99,11 +104,16 @@ class TicketHook(TicketEnforcingHook):
         self.overwrite = flag(overwrite, 'TicketHook: overwrite')
         self._clear_first = False
         self.allow_pickle = pickle_opt_in(allow_pickle, 'TicketHook: allow_pickle')
+        self.skip = prefixes(skip, 'TicketHook: skip')
         self._started = time.time()
 
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
         ticket = Ticket.read(self.ticket_path, self.allow_pickle)
+        if self.skip:
+            check_prefixes(self.skip, list(ticket), 'TicketHook: skip',
+                           f'key of {self.ticket_path}')
+            ticket = ticket.rename(lambda k: None if k.startswith(self.skip) else k)
         if not len(ticket):
             raise TicketMismatchError(f'TicketHook: {self.ticket_path} holds no masks: training '
                                       'under it would be a dense run. Give the ticket of a '
@@ -121,7 +131,15 @@ class TicketHook(TicketEnforcingHook):
                     "prefix= when the keys only lack a prefix such as 'backbone.'") from err
         if self.prefix:
             ticket = ticket.add_prefix(self.prefix)
-        ticket.check(model, strict=self.strict)
+        try:
+            ticket.check(model, strict=self.strict)
+        except TicketMismatchError as err:
+            if 'shape mismatches' not in str(err):
+                raise
+            raise TicketMismatchError(
+                f"{err}. A mask for another layer shape (the original code's --conv1 stem mask "
+                "on a model with another stem) can be left out with skip=('conv1', ), by the "
+                "ticket's own key names") from err
         if self.strict and ticket.scope is None:
             self._check_covers(ticket, model)
         if self.randomize:

@@ -275,3 +275,34 @@ def test_original_mask_file_and_test_mode(tmp_path):
     metrics = runner.test()
     assert 'accuracy/top1' in metrics
     assert_masked(runner.model, ticket)
+
+
+def test_skip_leaves_out_a_stem_mask_of_another_shape(tmp_path):
+    """The original's --conv1 files hold a stem mask; onto a model with another stem it was
+    refused with no way around it but Python. skip=('conv1', ) drops it (the original's transfer
+    ignores it too); the error for the mismatch says so, and a skip that names nothing fails."""
+    from lth_mm.core.torch_prune import masks_to_torch_prune
+
+    model = build_runner(tiny_cfg(tmp_path / 'probe', [])).model
+    ticket = Ticket.dense(model).prune(model, 0.5)
+    stem = dict(model.named_parameters())['backbone.conv1.weight']
+    other = (stem.shape[0], stem.shape[1], stem.shape[2] + 2, stem.shape[3] + 2)
+    masks = {**masks_to_torch_prune(ticket.strip_prefix('backbone.')),
+             'conv1.weight_mask': (torch.rand(other) < 0.5).float()}
+    path = tmp_path / 'conv1_mask.pth.tar'
+    torch.save({'state_dict': masks}, path)
+
+    with pytest.raises(ValueError,
+                       match=r"shape mismatches: backbone.conv1.weight.*skip=\('conv1'"):
+        build_runner(tiny_cfg(tmp_path / 'refused', [dict(type='TicketHook',
+                                                          ticket=str(path))])).train()
+    with pytest.raises(ValueError, match=r"TicketHook: skip.*'cnov1'"):
+        build_runner(tiny_cfg(tmp_path / 'typo', [dict(type='TicketHook', ticket=str(path),
+                                                       skip=['cnov1'])])).train()
+    runner = build_runner(tiny_cfg(tmp_path / 'skipped', [dict(type='TicketHook',
+                                                               ticket=str(path),
+                                                               skip='conv1')]))
+    runner.train()
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
+    assert set(hook._loaded) == set(ticket)  # the stem is dense, the rest is the ticket
+    assert_masked(runner.model, ticket)
