@@ -25,6 +25,7 @@ around each digit (VOC's "void" border, ignored by the segmentation losses and m
 """
 from __future__ import annotations
 
+import io
 import os
 import zlib
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..core.atomic import atomic_write_bytes, atomic_write_text
 from .digits import digits_split_indices
 
 __all__ = [
@@ -261,13 +263,19 @@ def voc_palette() -> list[int]:
 
 def _write_lines(path: str, lines: Sequence[str]) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(''.join(f'{line}\n' for line in lines))
+    atomic_write_text(path, ''.join(f'{line}\n' for line in lines))
+
+
+def _save_image(path: str, image: Image.Image, **options) -> None:
+    """Save ``image`` atomically (a whole file or none)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    buffer = io.BytesIO()
+    image.save(buffer, **options)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _save_jpeg(path: str, image: np.ndarray) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    Image.fromarray(image).save(path, format='JPEG', quality=95)
+    _save_image(path, Image.fromarray(image), format='JPEG', quality=95)
 
 
 def _annotation_xml(year: str, image_id: str, canvas: DigitCanvas,
@@ -363,7 +371,9 @@ def write_voc_detection(root: PathLike,
                 _save_jpeg(os.path.join(folder, 'JPEGImages', f'{image_id}.jpg'), canvas.image)
                 path = os.path.join(folder, 'Annotations', f'{image_id}.xml')
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                _annotation_xml(year, image_id, canvas, class_names).write(path, encoding='utf-8')
+                xml = io.BytesIO()
+                _annotation_xml(year, image_id, canvas, class_names).write(xml, encoding='utf-8')
+                atomic_write_bytes(path, xml.getvalue())
             out[year][split] = VOCSplit(ids, canvases)
             if split == 'trainval':
                 for name, half in zip(('train', 'val'), _halves(list(zip(ids, canvases)))):
@@ -439,9 +449,7 @@ def write_voc_segmentation(root: PathLike,
             if split != 'aug':
                 label.putpalette(palette)
             labels = 'SegmentationClassAug' if split == 'aug' else 'SegmentationClass'
-            path = os.path.join(folder, labels, f'{image_id}.png')
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            label.save(path, format='PNG')
+            _save_image(os.path.join(folder, labels, f'{image_id}.png'), label, format='PNG')
         out[split] = VOCSplit(ids, canvases)
     out['trainval'] = VOCSplit(out['train'].ids + out['val'].ids,
                                out['train'].canvases + out['val'].canvases)

@@ -20,6 +20,8 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
+from ..core.atomic import atomic_write_bytes, atomic_write_text
+
 __all__ = [
     'FakeArrays', 'FakeFiles', 'write_cifar10', 'write_cifar100', 'write_fashion_mnist',
     'write_imagenet', 'write_svhn', 'write_visda2017'
@@ -54,8 +56,7 @@ def _noise(rng: np.random.Generator, *shape: int) -> np.ndarray:
 
 def _dump(path: str, obj: dict) -> None:
     """Pickle ``obj`` like the CIFAR python files (protocol 2)."""
-    with open(path, 'wb') as f:
-        pickle.dump(obj, f, protocol=2)
+    atomic_write_bytes(path, pickle.dumps(obj, protocol=2))
 
 
 def _cifar_rows(images: np.ndarray) -> np.ndarray:
@@ -131,12 +132,12 @@ def _write_idx(path: str, array: np.ndarray, compress: bool) -> None:
     data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
     if compress:
         # mtime=0: the same arrays give the same bytes (gzip stores the time otherwise)
-        with open(path + '.gz', 'wb') as raw, \
-                gzip.GzipFile(filename='', mode='wb', fileobj=raw, mtime=0) as f:
+        raw = io.BytesIO()
+        with gzip.GzipFile(filename='', mode='wb', fileobj=raw, mtime=0) as f:
             f.write(data)
+        atomic_write_bytes(path + '.gz', raw.getvalue())
     else:
-        with open(path, 'wb') as f:
-            f.write(data)
+        atomic_write_bytes(path, data)
 
 
 def write_fashion_mnist(root: PathLike, num_train: int = 600, num_test: int = 100, seed: int = 0,
@@ -177,8 +178,8 @@ def write_svhn(root: PathLike, num_train: int = 600, num_test: int = 100,
         buffer = io.BytesIO()
         scipy.io.savemat(buffer, {'X': np.ascontiguousarray(fake.images.transpose(1, 2, 3, 0)),
                                   'y': y})
-        with open(os.path.join(root, f'{split}_32x32.mat'), 'wb') as f:
-            f.write(MAT_HEADER + buffer.getvalue()[len(MAT_HEADER):])  # same arrays, same bytes
+        atomic_write_bytes(os.path.join(root, f'{split}_32x32.mat'),  # same arrays, same bytes
+                           MAT_HEADER + buffer.getvalue()[len(MAT_HEADER):])
         out[split] = fake
     return out
 
@@ -187,14 +188,15 @@ def _save_image(path: str, img: np.ndarray) -> None:
     """Save an RGB uint8 image; the format follows the extension (.png, .jpg, .JPEG)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fmt = 'PNG' if path.lower().endswith('.png') else 'JPEG'
-    Image.fromarray(img).save(path, format=fmt)
+    buffer = io.BytesIO()
+    Image.fromarray(img).save(buffer, format=fmt)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _write_list(path: str, lines: list[str]) -> None:
     """Write ``lines`` to a list file, one per line."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(''.join(line + '\n' for line in lines))
+    atomic_write_text(path, ''.join(line + '\n' for line in lines))
 
 
 def write_imagenet(root: PathLike, num_classes: int = 3, train_per_class: int = 4,

@@ -8,6 +8,7 @@ around them; the writers' files are what MMDetection's ``VOCDataset`` and MMSegm
 """
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +246,20 @@ def test_mmseg_datasets_read_segmentation_files(voc_root: tuple, scope: None) ->
             item = dataset[index]
             assert item['img'].shape == canvas.image.shape
             assert np.array_equal(item['gt_seg_map'], canvas.class_map)
+
+
+def test_an_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    """Every file is written whole or not at all: an image save that fails midway (a full disk,
+    a kill) leaves nothing that a later run would read as a damaged canvas."""
+    def failing_save(self, fp, *args, **kwargs):
+        if isinstance(fp, (str, os.PathLike)):
+            with open(fp, 'wb') as f:
+                f.write(b'\xff\xd8 half an image')
+        else:
+            fp.write(b'\xff\xd8 half an image')
+        raise OSError('No space left on device')
+
+    monkeypatch.setattr(Image.Image, 'save', failing_save)
+    with pytest.raises(OSError, match='No space left'):
+        write_voc_detection(tmp_path, trainval=2, test=2, seed=0)
+    assert [p for p in tmp_path.rglob('*') if p.is_file()] == []
