@@ -25,7 +25,8 @@ import torch
 
 from .options import flag
 
-__all__ = ['OPT_IN', 'UnsafeFileError', 'load_torch_file', 'pickle_opt_in', 'safe_globals']
+__all__ = ['OPT_IN', 'UnsafeFileError', 'load_torch_file', 'pickle_opt_in', 'plain_dtype',
+           'safe_globals']
 
 
 class UnsafeFileError(ValueError):
@@ -39,15 +40,40 @@ def pickle_opt_in(allow_pickle: Any, where: str = 'allow_pickle') -> bool:
     return flag(allow_pickle, where)
 
 
+#: numpy dtype kinds that are plain numbers: bool, signed and unsigned integers, floats, complex.
+PLAIN_KINDS = 'biufc'
+
+
+def plain_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
+    """``numpy.dtype`` as pickles call it (``numpy.dtype('f8', False, True)``), for plain numbers
+    only, and numpy's own shared instance whatever ``copy`` says.
+
+    A pickle rebuilds a dtype as a copy and then sets its state, which can give it object fields:
+    an array of that dtype then reads bytes of the file as object pointers (a crash, or worse).
+    numpy's shared dtypes ignore a state set on them, so their arrays hold only numbers.
+    """
+    dtype = None
+    if isinstance(spec, str):
+        try:
+            dtype = np.dtype(spec)
+        except TypeError:
+            pass
+    if dtype is None or dtype.kind not in PLAIN_KINDS or dtype.fields is not None \
+            or dtype is not np.dtype(spec):
+        raise pickle.UnpicklingError(f'numpy dtype {spec!r} is not a plain number type')
+    return dtype
+
+
 def safe_globals() -> list:
     """The types lth_mm lets ``torch.load(weights_only=True)`` rebuild besides torch's own."""
     try:
         multiarray = np._core.multiarray  # numpy >= 2
     except AttributeError:
         multiarray = np.core.multiarray
-    dtypes = {type(np.dtype(code)) for code in '?bhilqBHILQefdgFDGUSV'}
-    return [multiarray.scalar, multiarray._reconstruct, np.ndarray, np.dtype, *dtypes,
-            argparse.Namespace]
+    # the classes of the shared number dtypes, on which a pickle's BUILD is allowed (and ignored)
+    dtypes = {type(np.dtype(code)) for code in '?bhilqBHILQefdgFDG'}
+    return [multiarray.scalar, multiarray._reconstruct, np.ndarray, (plain_dtype, 'numpy.dtype'),
+            *dtypes, argparse.Namespace]
 
 
 #: How to opt in to full unpickling, as :class:`UnsafeFileError` says by default.

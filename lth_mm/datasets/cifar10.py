@@ -9,6 +9,7 @@ from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.utils import check_md5
 from mmpretrain.registry import DATASETS
 
+from ..core.torch_file import plain_dtype
 from ._utils import (
     HOLDOUT_SPLITS,
     check_local_source,
@@ -40,7 +41,7 @@ class _CifarUnpickler(pickle.Unpickler):
             ('numpy.core.multiarray', 'scalar'): multiarray.scalar,
             ('numpy._core.multiarray', 'scalar'): multiarray.scalar,
             ('numpy', 'ndarray'): np.ndarray,
-            ('numpy', 'dtype'): np.dtype,
+            ('numpy', 'dtype'): plain_dtype,  # numbers only: no object fields
             ('_codecs', 'encode'): _latin1_encode,  # bytes pickled by Python 3, protocol 2
         }
         if (module, name) not in allowed:

@@ -190,3 +190,70 @@ def test_a_whole_file_of_a_newer_pickle_protocol_needs_the_opt_in_not_corrupt(tm
     with pytest.raises(UnsafeFileError, match='allow_pickle=True'):
         load_torch_file(path)
     assert torch.equal(load_torch_file(path, allow_pickle=True)['w'], torch.ones(3))
+
+
+# A dtype a pickle rebuilds as a copy and then gives object fields: an array of it reads the
+# file's bytes as object pointers (numpy frees an address the file chose: a crash, or worse).
+class _ObjectDtype:
+    def __reduce__(self):
+        return (np.dtype, ('O8', False, True))
+
+
+class _CraftedDtype:
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+
+    def __reduce__(self):
+        fields = {'a': (_ObjectDtype(), 0)}
+        return (np.dtype, (self.spec, False, True), (3, '|', None, ('a', ), fields, 8, 1, 1))
+
+
+class _CraftedArray:
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+
+    def __reduce__(self):
+        state = (1, (1, ), _CraftedDtype(self.spec), False, b'\x41' * 8)
+        return (np.core.multiarray._reconstruct, (np.ndarray, (0, ), b'b'), state)
+
+
+_LOAD_ALL = """
+import sys
+from lth_mm.compat import load_local_checkpoint
+from lth_mm.core.torch_file import load_torch_file
+from lth_mm.datasets.cifar10 import read_cifar_batch
+readers = {'checkpoint': load_local_checkpoint, 'torch_file': load_torch_file,
+           'cifar': lambda path: read_cifar_batch(path, 'CIFAR', 'url')}
+for path in sys.argv[1:]:
+    reader = path.rsplit('.', 1)[-1]
+    try:
+        readers[reader](path)
+    except ValueError as err:
+        print('refused', path, type(err).__name__, flush=True)
+    else:
+        print('loaded', path, flush=True)
+"""
+
+
+def test_a_crafted_dtype_is_refused_not_built(tmp_path: Path) -> None:
+    """numpy.dtype in a pickle gives numpy's shared number dtypes only: a crafted one is refused
+    by the checkpoint loader, load_torch_file and the CIFAR reader (each loaded it, and the
+    process crashed when the array was freed or read). In another process: a crash is a fail."""
+    import subprocess
+    import sys
+
+    paths = []
+    for spec in ('V8', 'f8', 'S8'):
+        for reader in ('checkpoint', 'torch_file'):
+            paths.append(tmp_path / f'{spec}.{reader}')
+            torch.save({'meta': {'epoch': 1, 'x': _CraftedArray(spec)},
+                        'state_dict': {'w': torch.zeros(2)}}, paths[-1])
+        paths.append(tmp_path / f'{spec}.cifar')
+        paths[-1].write_bytes(pickle.dumps({'labels': [0], 'data': np.zeros((1, 3072), np.uint8),
+                                            'x': _CraftedArray(spec)}, protocol=2))
+    env = {k: v for k, v in os.environ.items() if k != 'LTH_MM_ALLOW_PICKLE'}
+    out = subprocess.run([sys.executable, '-c', _LOAD_ALL, *map(str, paths)],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, (out.returncode, out.stdout, out.stderr[-2000:])
+    lines = out.stdout.splitlines()
+    assert len(lines) == len(paths) and all(line.startswith('refused') for line in lines), lines
