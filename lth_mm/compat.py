@@ -49,23 +49,62 @@ def checkpoint_pickle_allowed() -> bool:
                      'by full unpickling, or to 0 (or unset it) for plain data only')
 
 
+#: HistoryBuffer's own statistics (its class dict of methods fills only once an instance exists).
+STATISTICS = ('min', 'max', 'current', 'mean')
+
+
 def _history_getattr(obj: Any, name: str) -> Any:
     """The only ``getattr`` mmengine's checkpoints need: a statistics method of
     ``HistoryBuffer`` (``HistoryBuffer.min``, saved in its ``statistics_methods``)."""
     from mmengine.logging import HistoryBuffer
 
-    # HistoryBuffer's own four (its class dict of methods fills only once an instance exists)
-    if obj is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
+    if obj in (HistoryBuffer, _checked_history_buffer()) and name in STATISTICS:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(f'getattr({getattr(obj, "__name__", type(obj).__name__)}, '
                                  f'{name!r}) is not a HistoryBuffer statistics method')
 
 
-def checkpoint_globals() -> list:
-    """What mmengine's checkpoints hold beyond torch's and lth_mm's plain data."""
+_CHECKED: list = []
+
+
+def _checked_history_buffer() -> type:
+    """``HistoryBuffer`` as a checkpoint may rebuild it: the state it sets is checked first.
+
+    mmengine's ``HistoryBuffer.__setstate__`` merges the file's ``statistics_methods`` into the
+    dict all buffers of the process share, so a file could make every logged mean a max. Here
+    the state may hold only a buffer's own fields and the four statistics under their own
+    names; the object then becomes a plain ``HistoryBuffer``.
+    """
+    if _CHECKED:
+        return _CHECKED[0]
     from mmengine.logging import HistoryBuffer
 
-    return [HistoryBuffer, (_history_getattr, 'builtins.getattr')]
+    class CheckedHistoryBuffer(HistoryBuffer):
+
+        def __setstate__(self, state: Any) -> None:
+            fields = set(vars(HistoryBuffer())) | {'statistics_methods'}
+            if not isinstance(state, dict) or not set(state) <= fields:
+                raise pickle.UnpicklingError(
+                    f'a HistoryBuffer state with {sorted(set(state) - fields)!r}'
+                    if isinstance(state, dict) else 'a HistoryBuffer state that is no dict')
+            methods = state.get('statistics_methods', {})
+            if not isinstance(methods, dict) or any(
+                    name not in STATISTICS or method is not getattr(HistoryBuffer, name)
+                    for name, method in methods.items()):
+                raise pickle.UnpicklingError('HistoryBuffer statistics_methods other than its '
+                                             f'own {STATISTICS}')
+            self.__class__ = HistoryBuffer
+            HistoryBuffer.__setstate__(self, state)
+
+    _CHECKED.append(CheckedHistoryBuffer)
+    return CheckedHistoryBuffer
+
+
+def checkpoint_globals() -> list:
+    """What mmengine's checkpoints hold beyond torch's and lth_mm's plain data: HistoryBuffer,
+    its state checked (:func:`_checked_history_buffer`), and its statistics methods."""
+    return [(_checked_history_buffer(), 'mmengine.logging.history_buffer.HistoryBuffer'),
+            (_history_getattr, 'builtins.getattr')]
 
 
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:

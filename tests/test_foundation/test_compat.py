@@ -136,6 +136,37 @@ def test_getattr_reaches_only_history_buffer_statistics(tmp_path: Path, obj, nam
     assert compat.load_local_checkpoint(str(ok))['meta']['reach'] is HistoryBuffer.mean
 
 
+@pytest.mark.parametrize('state', [
+    {'statistics_methods': {'mean': HistoryBuffer.max}},  # every logged mean a max
+    {'statistics_methods': {'median': HistoryBuffer.mean}},
+    {'_statistics_methods': {}},  # a field HistoryBuffer does not have
+])
+def test_a_history_buffer_state_cannot_change_the_process(tmp_path: Path, state: dict,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """HistoryBuffer.__setstate__ merges the file's statistics into the dict every buffer of the
+    process shares: a plain-data checkpoint made every logged mean a max. Such a state is
+    refused; a real buffer loads as a plain HistoryBuffer."""
+    monkeypatch.delenv(compat.ALLOW_PICKLE_ENV, raising=False)
+    shared = dict(HistoryBuffer._statistics_methods)
+    crafted = HistoryBuffer([0.5], [1])
+    path, plain = tmp_path / 'crafted.pth', tmp_path / 'plain.pth'
+    with monkeypatch.context() as patch:
+        patch.setattr(HistoryBuffer, '__getstate__', lambda self: dict(self.__dict__, **state))
+        torch.save({'message_hub': {'log_scalars': {'train/loss': crafted}}}, path)
+    torch.save({'message_hub': {'log_scalars': {'train/loss': HistoryBuffer([1., 3.], [1, 1])}}},
+               plain)
+    try:
+        with pytest.raises(compat.UnsafeFileError, match='crafted.pth refers to'):
+            compat.load_local_checkpoint(str(path))
+        assert HistoryBuffer._statistics_methods == shared
+        buffer = compat.load_local_checkpoint(str(plain))['message_hub']['log_scalars'][
+            'train/loss']
+        assert type(buffer) is HistoryBuffer and buffer.statistics('mean') == 2.0
+    finally:
+        HistoryBuffer._statistics_methods.clear()
+        HistoryBuffer._statistics_methods.update(shared)
+
+
 def test_a_fresh_process_reads_mmengine_checkpoints(tmp_path: Path) -> None:
     """HistoryBuffer's statistics are known before any HistoryBuffer exists (a new
     ``tools/test.py`` process read its checkpoint as 'not plain data')."""
