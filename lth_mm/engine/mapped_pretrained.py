@@ -14,7 +14,7 @@ from mmengine.registry import WEIGHT_INITIALIZERS
 from mmengine.runner import checkpoint as mm_checkpoint
 from torch import nn
 
-from ..compat import checkpoint_globals
+from ..compat import checkpoint_globals, checkpoint_pickle_allowed
 from ..core import keymap, load_torch_file, pickle_opt_in
 from ..core.options import prefixes
 
@@ -83,7 +83,8 @@ class MappedPretrainedInit:
         else:
             path = self.checkpoint
         # plain data, MMEngine's checkpoints included (their message hub: lth_mm.compat)
-        state = load_torch_file(path, allow_pickle=self.allow_pickle,
+        # allow_pickle here, or --allow-pickle / LTH_MM_ALLOW_PICKLE=1 for the run's checkpoints
+        state = load_torch_file(path, allow_pickle=self.allow_pickle or checkpoint_pickle_allowed(),
                                 extra_globals=checkpoint_globals())
         try:
             report = keymap.load_pretrained(module, state, self.src, self.dst, self.skip)

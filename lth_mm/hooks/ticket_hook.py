@@ -110,6 +110,7 @@ class TicketHook(TicketEnforcingHook):
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
         ticket = Ticket.read(self.ticket_path, self.allow_pickle)
+        self.source_digest = ticket.digest()  # as the file holds it, before skip and mapping
         if self.skip:
             check_prefixes(self.skip, list(ticket), 'TicketHook: skip',
                            f'key of {self.ticket_path}')
@@ -118,7 +119,6 @@ class TicketHook(TicketEnforcingHook):
             raise TicketMismatchError(f'TicketHook: {self.ticket_path} holds no masks: training '
                                       'under it would be a dense run. Give the ticket of a '
                                       'search (<work_dir>/imp/tickets/round_XX.safetensors).')
-        self.source_digest = ticket.digest()  # as the file holds it, before any mapping
         if self.key_map is not None and not set(ticket) <= set(dict(model.named_parameters())):
             try:
                 dst = keymap.detect_scheme(model.state_dict())
@@ -260,7 +260,8 @@ class TicketHook(TicketEnforcingHook):
         row = dict(round=card.get('round'), **self.round_row(runner, self._started),
                    ticket=osp.abspath(self.ticket_path), source_digest=self.source_digest,
                    trained_ticket=osp.relpath(self._trained_path(runner), runner.work_dir),
-                   reversed=self.reverse, randomized=self.randomize, ticket_card=card)
+                   reversed=self.reverse, randomized=self.randomize, skipped=list(self.skip),
+                   ticket_card=card)
         runner.logger.info(f'TicketHook: done in {format_seconds(row["wall_time_s"])}: '
                            f'{progress_line(row)}')
         if is_main_process():

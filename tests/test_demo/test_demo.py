@@ -29,6 +29,12 @@ def demo():
     return module
 
 
+def transfer_rounds(args, name: str) -> list:
+    """The rounds a demo transfers (its runner imports ``demos`` from tools/ first)."""
+    from demos.base import transfer_rounds as chosen
+    return chosen(args, name)
+
+
 def test_parse_args_and_the_run_lists(demo):
     args = demo.parse_args(['transfer', '--jobs', '2'])
     assert (args.rounds, args.rate, args.threads) == (5, 0.6, max(1, demo.usable_cores() // 2))
@@ -39,7 +45,7 @@ def test_parse_args_and_the_run_lists(demo):
     assert 'custom_hooks.0.randomize=True' in runs['random_round_03'].options
     assert 'load_from=None' in runs['scratch'].options
     quick = demo.parse_args(['transfer', '--quick'])
-    assert (quick.rounds, quick.epochs, quick.transfer_rounds) == (2, 1, [2])
+    assert (quick.rounds, quick.epochs, transfer_rounds(quick, 'transfer')) == (2, 1, [2])
     for name, rounds in (('transfer', 5), ('selfsup', 4)):  # one check, shared
         with pytest.raises(SystemExit, match=rf'demo {name}: --transfer-rounds \[7\] not in '
                            rf'1..{rounds}'):
@@ -65,6 +71,13 @@ def test_quick_keeps_the_options_given(demo):
     assert (args.rounds, args.epochs, args.transfer_rounds) == (2, 3, [1])
     args = demo.parse_args(['imp', '--rounds', '5', '--quick', '--rate', '0.5'])
     assert (args.rounds, args.rate, args.epochs) == (5, 0.5, 1)
+    for name in ('transfer', 'selfsup', 'detection', 'segmentation'):
+        # --quick's round to transfer is a default: within a --rounds given with it (it was
+        # refused, '--transfer-rounds [2] not in 1..1', an option the user never gave)
+        args = demo.parse_args([name, '--quick', '--rounds', '1'])
+        assert transfer_rounds(args, name) == [1]
+        names = [r.name for r in demo.DEMOS[name].runs(args) if '_round_' in r.name]
+        assert names and {n.rsplit('_', 1)[-1] for n in names} == {'01'}, names
 
 
 @pytest.mark.parametrize('argv, message', [
@@ -152,8 +165,8 @@ def test_detection_run_list(demo, tmp_path):
     tickets = tmp_path / 'seed_3' / 'imp' / 'imp' / 'tickets'
     assert f'custom_hooks.0.ticket={tickets}/round_02.safetensors' in job.cmd
     quick = demo.parse_args(['detection', '--quick'])
-    assert (quick.rounds, quick.iters, quick.transfer_rounds, quick.canvases) == (1, 8, [1],
-                                                                                   (32, 16))
+    assert (quick.rounds, quick.iters, transfer_rounds(quick, 'detection'), quick.canvases) == (
+        1, 8, [1], (32, 16))
 
 
 def _ticket_run(folder: Path, metric: float, ap50: float, logged: float = None) -> None:

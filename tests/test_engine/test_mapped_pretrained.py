@@ -49,6 +49,24 @@ def test_an_mmengine_checkpoint_is_plain_data(tmp_path):
     assert torch.equal(model.layer1[0].conv1.weight, source.layer1[0].conv1.weight)
 
 
+def test_the_runs_opt_in_reaches_pre_trained_weights(tmp_path, monkeypatch):
+    """--allow-pickle / LTH_MM_ALLOW_PICKLE=1 says it covers pre-trained weights: it does (the
+    refusal named it, and MappedPretrained then refused again)."""
+    import pathlib
+
+    monkeypatch.delenv('LTH_MM_ALLOW_PICKLE', raising=False)
+    torch.manual_seed(0)
+    source = resnet18()
+    path = tmp_path / 'with_object.pth'
+    torch.save({'state_dict': source.state_dict(), 'where': pathlib.PurePosixPath('/data')}, path)
+    with pytest.raises(UnsafeFileError, match='pathlib.PurePosixPath'):
+        MappedPretrainedInit(checkpoint=str(path), skip='fc')(resnet18())
+    monkeypatch.setenv('LTH_MM_ALLOW_PICKLE', '1')
+    model = resnet18()
+    MappedPretrainedInit(checkpoint=str(path), skip='fc')(model)
+    assert torch.equal(model.layer1[0].conv1.weight, source.layer1[0].conv1.weight)
+
+
 def test_a_wrong_scheme_that_matches_nothing_is_an_error(checkpoint):
     model = resnet18()
     before = model.layer1[0].conv1.weight.detach().clone()

@@ -1,6 +1,7 @@
 """TicketHook: transfer of a fixed ticket, exact zeros under every optimizer, reverse, re-init."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,7 @@ def test_skip_leaves_out_a_stem_mask_of_another_shape(tmp_path):
     hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
     assert set(hook._loaded) == set(ticket)  # the stem is dense, the rest is the ticket
     assert_masked(runner.model, ticket)
+    # the record names the file's own ticket (results match transfers to searches by it)
+    assert hook.source_digest == Ticket.read(path).digest() != hook._loaded.digest()
+    row = json.loads((tmp_path / 'skipped' / 'ticket' / 'summary.json').read_text())[0]
+    assert row['source_digest'] == hook.source_digest and row['skipped'] == ['conv1']

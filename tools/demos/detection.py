@@ -88,7 +88,7 @@ DEMO = Demo(
     'pre-trained weights) or a random ticket of exactly the same sparsity; neck and head are '
     'dense. Round 0 is the dense backbone (both columns show the same run).',
     runs=runs, arguments=arguments, prepare=prepare,
-    quick=dict(pretrain_epochs=1, rounds=1, epochs=1, iters=8, transfer_rounds=[1],
+    quick=dict(pretrain_epochs=1, rounds=1, epochs=1, iters=8, default_transfer_rounds=[1],
                canvases=(32, 16)),
     columns=('IMP ticket', 'random ticket'),
     metrics=(Metric('AP', 'pascal_voc/mAP', 100), Metric('AP50', 'pascal_voc/AP50', 100),

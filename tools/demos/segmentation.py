@@ -128,6 +128,6 @@ DEMO = Demo(
     'pre-trained weights) or a random ticket of exactly the same sparsity; the decode head is '
     'dense. Round 0 is the dense backbone (both columns show the same run).',
     runs=runs, arguments=arguments, prepare=prepare, finish=draw_masks,
-    quick=dict(pretrain_epochs=1, rounds=1, epochs=1, iters=6, transfer_rounds=[1],
+    quick=dict(pretrain_epochs=1, rounds=1, epochs=1, iters=6, default_transfer_rounds=[1],
                canvases=(32, 16)),
     columns=('IMP ticket', 'random ticket'))

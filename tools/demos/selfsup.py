@@ -77,5 +77,5 @@ DEMO = Demo(
     'round in imp/imp/summary.csv.',
     runs=runs, arguments=arguments,
     quick=dict(pretrain_epochs=1, rounds=2, rate=0.5, round_epochs=1, epochs=1,
-               transfer_rounds=[2]),
+               default_transfer_rounds=[2]),
     columns=('MoCo ticket', 'random ticket', 'from scratch'), reports=reports)

@@ -114,6 +114,6 @@ DEMO = Demo(
     'dense training on 5-9 from a random initialisation. IMP on 0-4: the search on the source '
     'task itself.',
     runs=runs, arguments=arguments,
-    quick=dict(pretrain_epochs=1, rounds=2, rate=0.6, epochs=1, transfer_rounds=[2]),
+    quick=dict(pretrain_epochs=1, rounds=2, rate=0.6, epochs=1, default_transfer_rounds=[2]),
     columns=('IMP ticket', 'random ticket', 'from scratch', 'IMP on 0-4'),
     plot_columns=('IMP ticket', 'random ticket', 'from scratch'), reports=reports, results=True)
