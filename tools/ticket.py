@@ -41,8 +41,13 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    first = Ticket.read(args.first, args.allow_pickle)
-    second = Ticket.read(args.second, args.allow_pickle)
+    from lth_mm.analysis.inputs import align_tickets
+
+    # keys of another scheme (an original-format export, bare torchvision names) are mapped onto
+    # the first ticket's, as the report does
+    first, second = align_tickets([Ticket.read(args.first, args.allow_pickle),
+                                   Ticket.read(args.second, args.allow_pickle)],
+                                  [args.first, args.second])
     overlap = first.overlap(second)
     print(f'sparsity {100 * first.sparsity:.2f} % vs {100 * second.sparsity:.2f} %; '
           f'IoU of kept weights {overlap.overall:.4f}; equal: {first == second}')

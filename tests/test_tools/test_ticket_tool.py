@@ -227,3 +227,17 @@ def test_convert_applies_or_refuses_every_option(tickets, tmp_path):
     _fails(['convert', str(folder / 'magnitude.safetensors'), str(tmp_path / 'x.safetensors'),
             '--src-scheme', 'moco_v2'], '--src-scheme moco_v2', 'give --dst-scheme too')
     assert not (tmp_path / 'x.safetensors').exists()
+
+
+def test_compare_maps_a_ticket_of_another_scheme(tickets, tmp_path, capsys):
+    """A ticket and its export for the original scripts (bare torchvision names, module.) are
+    the same masks: compare maps the keys as the report does (it refused: different keys)."""
+    folder, magnitude, _ = tickets
+    exported = tmp_path / 'mask.pth.tar'
+    ticket_tool.main(['convert', str(folder / 'magnitude.safetensors'), str(exported),
+                      '--prefix', 'module.'])
+    mmpretrain = tmp_path / 'mm.safetensors'
+    ticket_tool.main(['convert', str(exported), str(mmpretrain), '--dst-scheme', 'mmpretrain'])
+    capsys.readouterr()
+    ticket_tool.main(['compare', str(mmpretrain), str(exported)])
+    assert 'IoU of kept weights 1.0000; equal: True' in capsys.readouterr().out
