@@ -84,7 +84,7 @@ def reports(args: argparse.Namespace, seed_dirs: Dict[int, Path]) -> List[Report
     same mask for several seeds (TicketHook draws them with its own seed) are shown once."""
     several = len(seed_dirs) > 1
     out = []
-    for rnd in sorted(set(args.transfer_rounds or range(1, args.rounds + 1))):
+    for rnd in transfer_rounds(args, args.demo):  # the rounds transferred, as the runs
         tickets = [folder / f'imp/imp/tickets/round_{rnd:02d}.safetensors'
                    for folder in seed_dirs.values()]
         labels = [f'IMP s{seed}' if several else 'IMP' for seed in seed_dirs]
