@@ -40,17 +40,15 @@ def pickle_opt_in(allow_pickle: Any, where: str = 'allow_pickle') -> bool:
     return flag(allow_pickle, where)
 
 
-#: numpy dtype kinds that are plain numbers: bool, signed and unsigned integers, floats, complex.
-PLAIN_KINDS = 'biufc'
+#: numpy dtype kinds that are plain data: bool, signed and unsigned integers, floats, complex,
+#: bytes and unicode strings.
+PLAIN_KINDS = 'biufcSU'
 
 
-def plain_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
-    """``numpy.dtype`` as pickles call it (``numpy.dtype('f8', False, True)``), for plain numbers
-    only, and numpy's own shared instance whatever ``copy`` says.
-
-    A pickle rebuilds a dtype as a copy and then sets its state, which can give it object fields:
-    an array of that dtype then reads bytes of the file as object pointers (a crash, or worse).
-    numpy's shared dtypes ignore a state set on them, so their arrays hold only numbers.
+def plain_dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
+    """``numpy.dtype`` as pickles call it (``numpy.dtype('f8', False, True)``), for plain data
+    only: one of :data:`PLAIN_KINDS`, no fields. The pickle then sets the copy's state (its byte
+    order); :func:`check_dtype_states` has checked beforehand that no state adds more.
     """
     dtype = None
     if isinstance(spec, str):
@@ -59,9 +57,89 @@ def plain_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
         except TypeError:
             pass
     if dtype is None or dtype.kind not in PLAIN_KINDS or dtype.fields is not None \
-            or dtype is not np.dtype(spec):
-        raise pickle.UnpicklingError(f'numpy dtype {spec!r} is not a plain number type')
-    return dtype
+            or dtype.subdtype is not None or dtype.hasobject:
+        raise pickle.UnpicklingError(f'numpy dtype {spec!r} is not plain data')
+    return np.dtype(spec, bool(align), True)
+
+
+class _Recorded:
+    """What the dry run of :func:`check_dtype_states` builds for every object: a record of the
+    global that made it, its arguments and the states set on it. Nothing of the file runs."""
+
+    qualname = ''
+
+    def __init__(self, *args: Any) -> None:
+        self.args, self.states = args, []
+
+    def __setstate__(self, state: Any) -> None:
+        self.states.append(state)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+    def append(self, value: Any) -> None:
+        pass
+
+    def extend(self, values: Any) -> None:
+        pass
+
+
+class _DryRun(pickle._Unpickler):  # the pure-Python unpickler: find_class decides every global
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(data, encoding='latin1')
+        self.made: list[type] = []
+
+    def find_class(self, module: str, name: str) -> type:
+        record = type('Recorded', (_Recorded, ), {'qualname': f'{module}.{name}', 'made': []})
+        self.made.append(record)
+        original_init = record.__init__
+
+        def init(obj: Any, *args: Any) -> None:
+            original_init(obj, *args)
+            record.made.append(obj)
+
+        record.__init__ = init
+        return record
+
+    def persistent_load(self, pid: Any) -> None:
+        return None
+
+
+def check_dtype_states(data: bytes, pickles: int = 1) -> None:
+    """Refuse a pickle that sets a numpy dtype state other than a plain dtype's own.
+
+    A pickle rebuilds a dtype as ``numpy.dtype(spec, align, copy=True)`` and then sets its state
+    (byte order, fields, flags). A state can give a plain type object fields or object flags:
+    an array of it then reads bytes of the file as object pointers (a crash, or worse). This dry
+    run reads the pickle with every object replaced by a record, so nothing of the file runs,
+    and checks each dtype's state: it may differ from the spec's own state only in byte order.
+    """
+    if b'dtype' not in data:
+        return
+    stream = io.BytesIO(data)
+    for _ in range(pickles):  # a file may hold several pickles in a row (torch.save < 1.6)
+        run = _DryRun(stream)
+        try:
+            run.load()
+        except Exception:  # noqa: BLE001  (a damaged pickle: the real load reports it)
+            return
+        for record in run.made:
+            if record.qualname not in ('numpy.dtype', 'numpy.core.multiarray.dtype'):
+                continue
+            for made in record.made:
+                spec = made.args[0] if made.args else None
+                try:
+                    own = plain_dtype(spec).__reduce__()[2]
+                except pickle.UnpicklingError:
+                    continue  # refused by the real load
+                for state in made.states:
+                    if not (isinstance(state, tuple) and len(state) == len(own)
+                            and state[0] == own[0] and state[1] in ('<', '>', '|', '=')
+                            and state[2:] == own[2:]):
+                        raise pickle.UnpicklingError(
+                            f'numpy dtype {spec!r} whose pickled state sets more than a byte '
+                            'order (fields, flags or sizes, which can make it hold objects)')
 
 
 def safe_globals() -> list:
@@ -70,8 +148,8 @@ def safe_globals() -> list:
         multiarray = np._core.multiarray  # numpy >= 2
     except AttributeError:
         multiarray = np.core.multiarray
-    # the classes of the shared number dtypes, on which a pickle's BUILD is allowed (and ignored)
-    dtypes = {type(np.dtype(code)) for code in '?bhilqBHILQefdgFDG'}
+    # the classes of the plain dtypes, on which a pickle's BUILD (checked first) is allowed
+    dtypes = {type(np.dtype(code)) for code in '?bhilqBHILQefdgFDGSU'}
     return [multiarray.scalar, multiarray._reconstruct, np.ndarray, (plain_dtype, 'numpy.dtype'),
             *dtypes, argparse.Namespace]
 
@@ -104,6 +182,12 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
     if not os.path.isfile(path):
         what = 'is a directory, not a file' if os.path.isdir(path) else 'does not exist'
         raise FileNotFoundError(f'{path} {what}')
+    if not allow_pickle:
+        try:
+            _check_dtypes(path)
+        except pickle.UnpicklingError as err:
+            raise UnsafeFileError(f'{path} holds a {err}: reading it could run code or crash. '
+                                  f'If you trust the file, opt in with {opt_in}.') from err
     try:
         with torch.serialization.safe_globals([*safe_globals(), *extra_globals]):
             return torch.load(path, map_location=map_location, weights_only=True)
@@ -127,6 +211,18 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
     raise UnsafeFileError(
         f'{path} refers to {what}: reading it would unpickle it in full, which runs code '
         f'from the file. If you trust the file, opt in with {opt_in}.')
+
+
+def _check_dtypes(path: str | os.PathLike) -> None:
+    """:func:`check_dtype_states` over the pickles ``torch.load`` reads from ``path``."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.rsplit('/', 1)[-1] == 'data.pkl':
+                    check_dtype_states(archive.read(name))
+    elif not tarfile.is_tarfile(path):  # torch < 0.4's tar files hold no numpy objects
+        with open(path, 'rb') as file:
+            check_dtype_states(file.read(), pickles=5)
 
 
 def _unreadable(path: str | os.PathLike, err: BaseException, how: str = '',

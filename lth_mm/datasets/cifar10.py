@@ -1,6 +1,7 @@
 """CIFAR-10 with the paper's hold-out split: train 45k / val 5k (the last 5k) / official test."""
 from __future__ import annotations
 
+import io
 import os
 import pickle
 
@@ -9,7 +10,7 @@ from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.utils import check_md5
 from mmpretrain.registry import DATASETS
 
-from ..core.torch_file import plain_dtype
+from ..core.torch_file import check_dtype_states, plain_dtype
 from ._utils import (
     HOLDOUT_SPLITS,
     check_local_source,
@@ -41,7 +42,7 @@ class _CifarUnpickler(pickle.Unpickler):
             ('numpy.core.multiarray', 'scalar'): multiarray.scalar,
             ('numpy._core.multiarray', 'scalar'): multiarray.scalar,
             ('numpy', 'ndarray'): np.ndarray,
-            ('numpy', 'dtype'): plain_dtype,  # numbers only: no object fields
+            ('numpy', 'dtype'): plain_dtype,  # plain data only: no object fields
             ('_codecs', 'encode'): _latin1_encode,  # bytes pickled by Python 3, protocol 2
         }
         if (module, name) not in allowed:
@@ -66,7 +67,9 @@ def read_cifar_batch(path: str, dataset: str, url: str) -> dict:
     """
     try:
         with open(path, 'rb') as f:
-            entry = _CifarUnpickler(f, encoding='latin1').load()
+            data = f.read()
+        check_dtype_states(data)  # a dtype state may set a byte order only
+        entry = _CifarUnpickler(io.BytesIO(data), encoding='latin1').load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
             IndexError, KeyError, MemoryError) as err:
         raise ValueError(f'{dataset}: cannot read {path!r} as a CIFAR python file ({err}): it is '

@@ -204,6 +204,8 @@ class _CraftedDtype:
         self.spec = spec
 
     def __reduce__(self):
+        if self.spec == 'f8-flags':  # no fields, only the flag that says "holds objects"
+            return (np.dtype, ('f8', False, True), (3, '<', None, None, None, -1, -1, 1))
         fields = {'a': (_ObjectDtype(), 0)}
         return (np.dtype, (self.spec, False, True), (3, '|', None, ('a', ), fields, 8, 1, 1))
 
@@ -243,7 +245,7 @@ def test_a_crafted_dtype_is_refused_not_built(tmp_path: Path) -> None:
     import sys
 
     paths = []
-    for spec in ('V8', 'f8', 'S8'):
+    for spec in ('V8', 'f8', 'S8', 'f8-flags'):
         for reader in ('checkpoint', 'torch_file'):
             paths.append(tmp_path / f'{spec}.{reader}')
             torch.save({'meta': {'epoch': 1, 'x': _CraftedArray(spec)},
@@ -257,3 +259,22 @@ def test_a_crafted_dtype_is_refused_not_built(tmp_path: Path) -> None:
     assert out.returncode == 0, (out.returncode, out.stdout, out.stderr[-2000:])
     lines = out.stdout.splitlines()
     assert len(lines) == len(paths) and all(line.startswith('refused') for line in lines), lines
+
+
+def test_big_endian_and_string_arrays_read_right(tmp_path: Path) -> None:
+    """A pickle sets a dtype's byte order in its state: it is applied (the shared dtypes
+    ignored it, and '>f8' arrays read as denormals), and string arrays are plain data too."""
+    from lth_mm.datasets.cifar10 import read_cifar_batch
+
+    values = {'f': np.arange(3, dtype='>f8'), 'i': np.arange(3, dtype='>i4'),
+              'n': argparse.Namespace(a=np.arange(2, dtype='>i2')), 'u': np.array(['ab', 'c']),
+              's': np.str_('resnet'), 'b': np.array([b'xy']), 'h': np.arange(2, dtype='<f2')}
+    torch.save(values, tmp_path / 'values.pth')
+    out = load_torch_file(tmp_path / 'values.pth')
+    assert out['f'].tolist() == [0.0, 1.0, 2.0] and out['i'].tolist() == [0, 1, 2]
+    assert out['n'].a.tolist() == [0, 1] and out['u'].tolist() == ['ab', 'c']
+    assert out['s'] == 'resnet' and out['b'].tolist() == [b'xy'] and out['h'].tolist() == [0, 1]
+    (tmp_path / 'batch').write_bytes(pickle.dumps(
+        {'data': np.arange(3, dtype='>i4'), 'labels': [1], 'names': np.array(['q'])}, protocol=2))
+    batch = read_cifar_batch(str(tmp_path / 'batch'), 'CIFAR', 'url')
+    assert batch['data'].tolist() == [0, 1, 2] and batch['names'].tolist() == ['q']
