@@ -21,6 +21,7 @@ and applies only where the stack fails as released (see ``../shared/reference/de
 """
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import os.path as osp
@@ -64,9 +65,7 @@ def _history_getattr(obj: Any, name: str) -> Any:
                                  f'{name!r}) is not a HistoryBuffer statistics method')
 
 
-_CHECKED: list = []
-
-
+@functools.lru_cache(maxsize=None)
 def _checked_history_buffer() -> type:
     """``HistoryBuffer`` as a checkpoint may rebuild it: the state it sets is checked first.
 
@@ -75,14 +74,13 @@ def _checked_history_buffer() -> type:
     the state may hold only a buffer's own fields and the four statistics under their own
     names; the object then becomes a plain ``HistoryBuffer``.
     """
-    if _CHECKED:
-        return _CHECKED[0]
     from mmengine.logging import HistoryBuffer
+
+    fields = set(vars(HistoryBuffer())) | {'statistics_methods'}
 
     class CheckedHistoryBuffer(HistoryBuffer):
 
         def __setstate__(self, state: Any) -> None:
-            fields = set(vars(HistoryBuffer())) | {'statistics_methods'}
             if not isinstance(state, dict) or not set(state) <= fields:
                 raise pickle.UnpicklingError(
                     f'a HistoryBuffer state with {sorted(set(state) - fields)!r}'
@@ -96,7 +94,6 @@ def _checked_history_buffer() -> type:
             self.__class__ = HistoryBuffer
             HistoryBuffer.__setstate__(self, state)
 
-    _CHECKED.append(CheckedHistoryBuffer)
     return CheckedHistoryBuffer
 
 

@@ -56,17 +56,14 @@ def plain_dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
             dtype = np.dtype(spec)
         except TypeError:
             pass
-    if dtype is None or dtype.kind not in PLAIN_KINDS or dtype.fields is not None \
-            or dtype.subdtype is not None or dtype.hasobject:
+    if dtype is None or dtype.kind not in PLAIN_KINDS:  # fields, subarrays, objects: 'V', 'O'
         raise pickle.UnpicklingError(f'numpy dtype {spec!r} is not plain data')
     return np.dtype(spec, bool(align), True)
 
 
 class _Recorded:
-    """What the dry run of :func:`check_dtype_states` builds for every object: a record of the
-    global that made it, its arguments and the states set on it. Nothing of the file runs."""
-
-    qualname = ''
+    """What the dry run of :func:`check_dtype_states` builds for every object: a record of its
+    arguments and the states set on it. Nothing of the file runs."""
 
     def __init__(self, *args: Any) -> None:
         self.args, self.states = args, []
@@ -84,22 +81,20 @@ class _Recorded:
         pass
 
 
-class _DryRun(pickle._Unpickler):  # the pure-Python unpickler: find_class decides every global
+class _DryRun(pickle._Unpickler):
+    """The pure-Python unpickler with every global an inert record; the records of
+    ``numpy.dtype`` (what the real loaders map to :func:`plain_dtype`) are kept."""
 
     def __init__(self, data: Any) -> None:
         super().__init__(data, encoding='latin1')
-        self.made: list[type] = []
+        self.dtypes: list[_Recorded] = []
 
-    def find_class(self, module: str, name: str) -> type:
-        record = type('Recorded', (_Recorded, ), {'qualname': f'{module}.{name}', 'made': []})
-        self.made.append(record)
-        original_init = record.__init__
+    def find_class(self, module: str, name: str) -> Any:
+        return self._dtype if (module, name) == ('numpy', 'dtype') else _Recorded
 
-        def init(obj: Any, *args: Any) -> None:
-            original_init(obj, *args)
-            record.made.append(obj)
-
-        record.__init__ = init
+    def _dtype(self, *args: Any) -> _Recorded:
+        record = _Recorded(*args)
+        self.dtypes.append(record)
         return record
 
     def persistent_load(self, pid: Any) -> None:
@@ -124,30 +119,32 @@ def check_dtype_states(data: bytes, pickles: int = 1) -> None:
             run.load()
         except Exception:  # noqa: BLE001  (a damaged pickle: the real load reports it)
             return
-        for record in run.made:
-            if record.qualname not in ('numpy.dtype', 'numpy.core.multiarray.dtype'):
-                continue
-            for made in record.made:
-                spec = made.args[0] if made.args else None
-                try:
-                    own = plain_dtype(spec).__reduce__()[2]
-                except pickle.UnpicklingError:
-                    continue  # refused by the real load
-                for state in made.states:
-                    if not (isinstance(state, tuple) and len(state) == len(own)
-                            and state[0] == own[0] and state[1] in ('<', '>', '|', '=')
-                            and state[2:] == own[2:]):
-                        raise pickle.UnpicklingError(
-                            f'numpy dtype {spec!r} whose pickled state sets more than a byte '
-                            'order (fields, flags or sizes, which can make it hold objects)')
+        for made in run.dtypes:
+            spec = made.args[0] if made.args else None
+            try:
+                own = plain_dtype(spec).__reduce__()[2]
+            except pickle.UnpicklingError:
+                continue  # refused by the real load
+            for state in made.states:
+                if not (isinstance(state, tuple) and len(state) == len(own)
+                        and state[0] == own[0] and state[1] in ('<', '>', '|', '=')
+                        and state[2:] == own[2:]):
+                    raise pickle.UnpicklingError(
+                        f'numpy dtype {spec!r} whose pickled state sets more than a byte '
+                        'order (fields, flags or sizes, which can make it hold objects)')
+
+
+def numpy_multiarray() -> Any:
+    """numpy's ``multiarray`` module, where pickled arrays and scalars are rebuilt."""
+    try:
+        return np._core.multiarray  # numpy >= 2
+    except AttributeError:
+        return np.core.multiarray
 
 
 def safe_globals() -> list:
     """The types lth_mm lets ``torch.load(weights_only=True)`` rebuild besides torch's own."""
-    try:
-        multiarray = np._core.multiarray  # numpy >= 2
-    except AttributeError:
-        multiarray = np.core.multiarray
+    multiarray = numpy_multiarray()
     # the classes of the plain dtypes, on which a pickle's BUILD (checked first) is allowed
     dtypes = {type(np.dtype(code)) for code in '?bhilqBHILQefdgFDGSU'}
     return [multiarray.scalar, multiarray._reconstruct, np.ndarray, (plain_dtype, 'numpy.dtype'),
@@ -213,13 +210,18 @@ def load_torch_file(path: str | os.PathLike, allow_pickle: bool = False,
         f'from the file. If you trust the file, opt in with {opt_in}.')
 
 
+def _zip_pickles(path: str | os.PathLike) -> list[bytes]:
+    """The pickles of a ``torch.save`` zip file (its ``data.pkl`` members)."""
+    with zipfile.ZipFile(path) as archive:
+        return [archive.read(name) for name in archive.namelist()
+                if name.rsplit('/', 1)[-1] == 'data.pkl']
+
+
 def _check_dtypes(path: str | os.PathLike) -> None:
     """:func:`check_dtype_states` over the pickles ``torch.load`` reads from ``path``."""
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                if name.rsplit('/', 1)[-1] == 'data.pkl':
-                    check_dtype_states(archive.read(name))
+        for stream in _zip_pickles(path):
+            check_dtype_states(stream)
     elif not tarfile.is_tarfile(path):  # torch < 0.4's tar files hold no numpy objects
         with open(path, 'rb') as file:
             check_dtype_states(file.read(), pickles=5)
@@ -262,9 +264,7 @@ def _pickles_complete(path: str | os.PathLike) -> bool:
     """
     try:
         if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                streams = [archive.read(name) for name in archive.namelist()
-                           if name.rsplit('/', 1)[-1] == 'data.pkl']
+            streams = _zip_pickles(path)
             if not streams:
                 return False
             for stream in streams:

@@ -10,7 +10,7 @@ from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.utils import check_md5
 from mmpretrain.registry import DATASETS
 
-from ..core.torch_file import check_dtype_states, plain_dtype
+from ..core.torch_file import check_dtype_states, numpy_multiarray, plain_dtype
 from ._utils import (
     HOLDOUT_SPLITS,
     check_local_source,
@@ -23,19 +23,12 @@ from ._utils import (
 __all__ = ['CIFAR10Split', 'read_cifar_batch']
 
 
-def _numpy_reconstruct():
-    try:
-        return np._core.multiarray  # numpy >= 2
-    except AttributeError:
-        return np.core.multiarray
-
-
 class _CifarUnpickler(pickle.Unpickler):
     """Builds what a CIFAR python batch holds (dicts, lists, strings, numbers, numpy arrays) and
     nothing else: no code runs from the file."""
 
     def find_class(self, module: str, name: str):
-        multiarray = _numpy_reconstruct()
+        multiarray = numpy_multiarray()
         allowed = {
             ('numpy.core.multiarray', '_reconstruct'): multiarray._reconstruct,
             ('numpy._core.multiarray', '_reconstruct'): multiarray._reconstruct,
