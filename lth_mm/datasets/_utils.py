@@ -1,11 +1,16 @@
 """Helpers shared by lth_mm's datasets: split names, hold-out slicing and missing-file errors."""
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 
+from PIL import Image
+
+from ..core.atomic import atomic_write_bytes, atomic_write_text
+
 __all__ = ['HOLDOUT_SPLITS', 'check_split', 'check_val_size', 'check_local_source', 'holdout_range',
-           'require_files']
+           'require_files', 'save_image', 'write_lines']
 
 HOLDOUT_SPLITS = ('train', 'val', 'test')
 
@@ -59,3 +64,17 @@ def require_files(folder: str, names: Sequence[str], dataset: str, hint: str) ->
             where += f' (it must hold {", ".join(names)})'
         raise FileNotFoundError(
             f'{dataset}: {", ".join(missing)} {where}. {hint} lth_mm never downloads datasets.')
+
+
+def write_lines(path: str, lines: Sequence[str]) -> None:
+    """Write ``lines`` to a list file, one per line, atomically (its folder made first)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write_text(path, ''.join(f'{line}\n' for line in lines))
+
+
+def save_image(path: str, image: Image.Image, **options) -> None:
+    """Save ``image`` atomically (a whole file or none; its folder made first)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    buffer = io.BytesIO()
+    image.save(buffer, **options)
+    atomic_write_bytes(path, buffer.getvalue())

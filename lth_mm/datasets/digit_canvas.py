@@ -36,7 +36,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..core.atomic import atomic_write_bytes, atomic_write_text
+from ..core.atomic import atomic_write_bytes
+from ._utils import save_image, write_lines
 from .digits import digits_split_indices
 
 __all__ = [
@@ -261,21 +262,8 @@ def voc_palette() -> list[int]:
     return palette
 
 
-def _write_lines(path: str, lines: Sequence[str]) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic_write_text(path, ''.join(f'{line}\n' for line in lines))
-
-
-def _save_image(path: str, image: Image.Image, **options) -> None:
-    """Save ``image`` atomically (a whole file or none)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    buffer = io.BytesIO()
-    image.save(buffer, **options)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def _save_jpeg(path: str, image: np.ndarray) -> None:
-    _save_image(path, Image.fromarray(image), format='JPEG', quality=95)
+    save_image(path, Image.fromarray(image), format='JPEG', quality=95)
 
 
 def _annotation_xml(year: str, image_id: str, canvas: DigitCanvas,
@@ -380,9 +368,9 @@ def write_voc_detection(root: PathLike,
                     out[year][name] = VOCSplit([i for i, _ in half], [c for _, c in half])
         for split, (ids, canvases) in out[year].items():
             main = os.path.join(folder, 'ImageSets', 'Main')
-            _write_lines(os.path.join(main, f'{split}.txt'), ids)
+            write_lines(os.path.join(main, f'{split}.txt'), ids)
             for label, name in enumerate(class_names):
-                _write_lines(os.path.join(main, f'{name}_{split}.txt'),
+                write_lines(os.path.join(main, f'{name}_{split}.txt'),
                              [f'{i} {1 if label in c.labels else -1:2d}'
                               for i, c in zip(ids, canvases)])
     return out
@@ -449,10 +437,10 @@ def write_voc_segmentation(root: PathLike,
             if split != 'aug':
                 label.putpalette(palette)
             labels = 'SegmentationClassAug' if split == 'aug' else 'SegmentationClass'
-            _save_image(os.path.join(folder, labels, f'{image_id}.png'), label, format='PNG')
+            save_image(os.path.join(folder, labels, f'{image_id}.png'), label, format='PNG')
         out[split] = VOCSplit(ids, canvases)
     out['trainval'] = VOCSplit(out['train'].ids + out['val'].ids,
                                out['train'].canvases + out['val'].canvases)
     for split, (ids, _) in out.items():
-        _write_lines(os.path.join(folder, 'ImageSets', 'Segmentation', f'{split}.txt'), ids)
+        write_lines(os.path.join(folder, 'ImageSets', 'Segmentation', f'{split}.txt'), ids)
     return out

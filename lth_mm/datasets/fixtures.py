@@ -20,7 +20,8 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
-from ..core.atomic import atomic_write_bytes, atomic_write_text
+from ..core.atomic import atomic_write_bytes
+from ._utils import save_image, write_lines
 
 __all__ = [
     'FakeArrays', 'FakeFiles', 'write_cifar10', 'write_cifar100', 'write_fashion_mnist',
@@ -186,17 +187,8 @@ def write_svhn(root: PathLike, num_train: int = 600, num_test: int = 100,
 
 def _save_image(path: str, img: np.ndarray) -> None:
     """Save an RGB uint8 image; the format follows the extension (.png, .jpg, .JPEG)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     fmt = 'PNG' if path.lower().endswith('.png') else 'JPEG'
-    buffer = io.BytesIO()
-    Image.fromarray(img).save(buffer, format=fmt)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _write_list(path: str, lines: list[str]) -> None:
-    """Write ``lines`` to a list file, one per line."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic_write_text(path, ''.join(line + '\n' for line in lines))
+    save_image(path, Image.fromarray(img), format=fmt)
 
 
 def write_imagenet(root: PathLike, num_classes: int = 3, train_per_class: int = 4,
@@ -220,7 +212,7 @@ def write_imagenet(root: PathLike, num_classes: int = 3, train_per_class: int = 
             _save_image(path, _noise(rng, *size, 3))
             lines.append(f'{rel} {label}')
             paths.append(os.path.abspath(path))
-        _write_list(os.path.join(root, 'meta', f'{split}.txt'), lines)
+        write_lines(os.path.join(root, 'meta', f'{split}.txt'), lines)
         out[split] = FakeFiles(paths, labels)
     return out
 
@@ -249,6 +241,6 @@ def write_visda2017(root: PathLike, train_per_class: int = 2, val_per_class: int
                 lines.append(f'{rel} {label}')
                 paths.append(os.path.abspath(path))
                 labels.append(label)
-        _write_list(os.path.join(root, split, 'image_list.txt'), lines)
+        write_lines(os.path.join(root, split, 'image_list.txt'), lines)
         out[split] = FakeFiles(paths, np.array(labels, dtype=np.int64))
     return out
