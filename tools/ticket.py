@@ -3,6 +3,7 @@
 Examples::
 
     python tools/ticket.py info work_dirs/imp/imp/tickets/round_05.safetensors [--layers]
+    python tools/ticket.py info work_dirs/transfer/epoch_182.pth   # the ticket it trained under
     python tools/ticket.py compare A.safetensors B.safetensors [--layers]
     python tools/ticket.py convert mask.pth.tar ticket.safetensors [--dst-scheme mmpretrain]
     python tools/ticket.py convert ticket.safetensors mask.pth.tar   # to torch.nn.utils.prune
@@ -10,7 +11,9 @@ Examples::
     python tools/ticket.py report imagenet.safetensors moco.pth.tar --labels ImageNet MoCo --out rep
     python tools/ticket.py results work_dirs/imp_search work_dirs/transfers --out results
 
-The original code's mask files are PyTorch pickles: they are read as plain data only
+Wherever a ticket is read, an lth_mm checkpoint (of a run under ``TicketHook`` or ``IMPHook``, or
+IMP's ``round_XX_best.pth``) stands for the ticket it records. Checkpoints and the original
+code's mask files are PyTorch pickles: they are read as plain data only
 (``torch.load(weights_only=True)`` and a small allow-list); a file that would need full
 unpickling, which runs code from it, is refused unless ``--allow-pickle`` is given for a file
 you trust. Errors in the input end with a one-line message and exit status 1, never a traceback.
@@ -29,8 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lth_mm.core import Ticket  # noqa: E402
 
 
+def read(path: str, args: argparse.Namespace) -> Ticket:
+    """A ticket file, the ticket an lth_mm checkpoint records, or an original-code mask file."""
+    from lth_mm.compat import checkpoint_globals
+
+    return Ticket.read(path, args.allow_pickle, checkpoint_globals())
+
+
 def cmd_info(args: argparse.Namespace) -> None:
-    ticket = Ticket.read(args.ticket, args.allow_pickle)
+    ticket = read(args.ticket, args)
     print(f'{args.ticket}: {len(ticket)} masks, {ticket.numel:,} weights, kept {ticket.kept:,}, '
           f'sparsity {100 * ticket.sparsity:.2f} %, digest {ticket.digest()}')
     print(json.dumps(ticket.card, indent=1, sort_keys=True))
@@ -45,8 +55,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
     # keys of another scheme (an original-format export, bare torchvision names) are mapped onto
     # the first ticket's, as the report does
-    first, second = align_tickets([Ticket.read(args.first, args.allow_pickle),
-                                   Ticket.read(args.second, args.allow_pickle)],
+    first, second = align_tickets([read(args.first, args),
+                                   read(args.second, args)],
                                   [args.first, args.second])
     overlap = first.overlap(second)
     print(f'sparsity {100 * first.sparsity:.2f} % vs {100 * second.sparsity:.2f} %; '
@@ -68,7 +78,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
     if args.src_scheme is not None and not args.dst_scheme:
         raise ValueError(f'--src-scheme {args.src_scheme} names the scheme to convert from: give '
                          '--dst-scheme too (without it the keys are written as they are)')
-    ticket = Ticket.read(args.src, args.allow_pickle)
+    ticket = read(args.src, args)
     if args.dst_scheme:
         ticket, report = keymap.convert_ticket(ticket, dst=args.dst_scheme,
                                                src=args.src_scheme or 'auto')

@@ -24,18 +24,22 @@ class ReportInputError(ValueError):
 
 
 def read_ticket(path: PathLike, allow_pickle: bool = False) -> Ticket:
-    """An lth_mm ticket file or the original code's ``torch.nn.utils.prune`` mask file
-    (:meth:`lth_mm.core.Ticket.read`: plain data only unless ``allow_pickle``).
+    """An lth_mm ticket file, the ticket an lth_mm checkpoint records, or the original code's
+    ``torch.nn.utils.prune`` mask file (:meth:`lth_mm.core.Ticket.read`: plain data only unless
+    ``allow_pickle``).
 
     Raises:
         ReportInputError: the file is missing, not a ticket, or a pickle that needs full
             unpickling without ``allow_pickle``.
     """
+    from ..compat import checkpoint_globals
+
     try:
-        ticket = Ticket.read(path, allow_pickle)
+        ticket = Ticket.read(path, allow_pickle, checkpoint_globals())
     except (OSError, ValueError) as err:
-        raise ReportInputError(f'{err}. A report reads lth_mm ticket files (.safetensors) and '
-                               "the original code's *.weight_mask files (torch.save)") from err
+        raise ReportInputError(f'{err}. A report reads lth_mm ticket files (.safetensors), the '
+                               "tickets lth_mm's checkpoints record and the original code's "
+                               '*.weight_mask files (torch.save)') from err
     if not len(ticket):
         raise ReportInputError(f'{path} holds no masks: there is nothing to report on')
     return ticket

@@ -19,8 +19,14 @@ from .ticket_file import (
     unpack_masks,
     write_ticket_file,
 )
+from .torch_file import load_torch_file
 
-__all__ = ['MaskApplier', 'Ticket', 'TicketMismatchError', 'TicketOverlap', 'weights_hash']
+__all__ = ['CHECKPOINT_KEY', 'MaskApplier', 'Ticket', 'TicketMismatchError', 'TicketOverlap',
+           'weights_hash']
+
+#: Where lth_mm's checkpoints record the ticket their weights were trained under
+#: (:meth:`Ticket.pack`; :meth:`Ticket.read` reads it).
+CHECKPOINT_KEY = 'lth_mm_ticket'
 
 PathLike = str | os.PathLike
 
@@ -237,20 +243,43 @@ class Ticket(Mapping[str, torch.Tensor]):
                    {'notes': 'from torch.nn.utils.prune'})
 
     @classmethod
-    def read(cls, path: PathLike, allow_pickle: bool = False) -> Ticket:
-        """Read an lth_mm ticket file, or a mask file of the original code (``*.weight_mask``).
+    def read(cls, path: PathLike, allow_pickle: bool = False,
+             extra_globals: list | tuple = ()) -> Ticket:
+        """Read an lth_mm ticket file, the ticket an lth_mm checkpoint records, or a mask file of
+        the original code (``*.weight_mask``).
 
-        lth_mm files are recognised by their content, whatever their name; anything that is a
-        PyTorch file is read with :meth:`from_torch_prune`.
+        lth_mm files are recognised by their content, whatever their name. A PyTorch file is
+        read as plain data (:func:`~.torch_file.load_torch_file`); when it records a ticket under
+        :data:`CHECKPOINT_KEY` (the checkpoints of a run under ``TicketHook`` or ``IMPHook``, and
+        IMP's ``round_XX_best.pth``), that ticket is returned, card and all; else its
+        ``*.weight_mask`` tensors are read as by :meth:`from_torch_prune`.
+
+        Args:
+            path: The file.
+            allow_pickle: Read a PyTorch file by full unpickling when it holds more than plain
+                data. That runs code from the file: only for files you trust.
+            extra_globals: More types the plain-data reader may build; an MMEngine checkpoint
+                needs :func:`lth_mm.compat.checkpoint_globals` (its message hub).
         """
         try:
             return cls.load(path)
         except TicketFileError as err:
             if not err.torch_file:
                 raise
-        ticket = cls.from_torch_prune(path, allow_pickle)
-        ticket.card['notes'] = f'from torch.nn.utils.prune file {os.fspath(path)}'
-        return ticket
+        where = os.fspath(path)
+        obj = load_torch_file(path, allow_pickle=allow_pickle, extra_globals=extra_globals)
+        if isinstance(obj, Mapping) and CHECKPOINT_KEY in obj:
+            return cls.unpack(obj[CHECKPOINT_KEY], f'{where} ({CHECKPOINT_KEY!r})')
+        from .torch_prune import masks_from_torch_prune
+        try:
+            masks = masks_from_torch_prune(obj, where=where)
+        except ValueError as err:
+            if isinstance(obj, Mapping) and {'meta', 'state_dict'} <= set(obj):
+                raise ValueError(f'{where} is a checkpoint that records no ticket (no '
+                                 f'{CHECKPOINT_KEY!r}: its run had no TicketHook or IMPHook) '
+                                 'and holds no "*.weight_mask" tensors') from err
+            raise
+        return cls(masks, None, {'notes': f'from torch.nn.utils.prune file {where}'})
 
     # Properties -------------------------------------------------------------------------------
     @property

@@ -94,8 +94,8 @@ def _put(out: dict[str, Any], sources: dict[str, str], name: str, key: str, valu
     sources[name] = key
 
 
-def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False
-                           ) -> dict[str, torch.Tensor]:
+def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False,
+                           where: str | None = None) -> dict[str, torch.Tensor]:
     """Read ``*.weight_mask`` tensors; return boolean masks under plain parameter names.
 
     Args:
@@ -103,11 +103,13 @@ def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False
             ``model_state`` or ``model``, as the original code's classification, detection and
             segmentation scripts save them), or a path to either.
         allow_pickle: See :func:`~.torch_file.load_torch_file` (trusted files only).
+        where: The object's name in messages (a path's is the path).
 
     Returns:
         ``{'layer1.0.conv1.weight': bool tensor, ...}``.
     """
-    return _masks(*_state_dict(obj_or_path, allow_pickle))
+    state, default = _state_dict(obj_or_path, allow_pickle)
+    return _masks(state, where or default)
 
 
 def _masks(state: Mapping[Any, Any], where: str) -> dict[str, torch.Tensor]:

@@ -12,6 +12,7 @@ from mmengine.hooks import EMAHook, Hook
 from ..core import MaskApplier, Ticket
 from ..core.options import flag
 from ..core.rewind import capture_state, restore_state
+from ..core.ticket import CHECKPOINT_KEY
 from ..engine.runner_utils import (
     gradient_norm_readers,
     has_test,
@@ -23,7 +24,7 @@ from ..engine.runner_utils import (
 )
 
 #: Where a checkpoint records the ticket its weights were trained under (``Ticket.pack``).
-CKPT_TICKET = 'lth_mm_ticket'
+CKPT_TICKET = CHECKPOINT_KEY
 #: Where a checkpoint keeps the best validation weights so far and their score.
 CKPT_BEST = 'lth_mm_best'
 #: Momentum (EMA) copies of ``backbone`` + ``neck`` that self-supervised models keep, as

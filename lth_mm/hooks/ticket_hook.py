@@ -8,6 +8,7 @@ from typing import Any, Optional, Sequence
 from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
+from ..compat import checkpoint_globals
 from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_in
 from ..core.options import check_prefixes, flag, integer, prefixes
 from ..core.rewind import check_prefixes_match, reinitialize
@@ -43,8 +44,9 @@ class TicketHook(TicketEnforcingHook):
         ``allow_other_ticket``.
 
     Args:
-        ticket: Path to a ticket file (``Ticket.save``) or to a mask file of the original code
-            (``*.weight_mask`` tensors, read with ``Ticket.from_torch_prune``).
+        ticket: Path to a ticket file (``Ticket.save``), to an lth_mm checkpoint (the ticket it
+            records: an IMP run's ``round_XX_best.pth`` or ``epoch_N.pth``), or to a mask file
+            of the original code (``*.weight_mask`` tensors; see ``Ticket.read``).
         key_map: How ticket keys map onto the model: ``'auto'`` (the naming scheme is detected
             from the keys and converted to the model's), a scheme name of
             :mod:`lth_mm.core.keymap`, or None (keys used as they are).
@@ -109,7 +111,7 @@ class TicketHook(TicketEnforcingHook):
 
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
-        ticket = Ticket.read(self.ticket_path, self.allow_pickle)
+        ticket = Ticket.read(self.ticket_path, self.allow_pickle, checkpoint_globals())
         self.source_digest = ticket.digest()  # as the file holds it, before skip and mapping
         if self.skip:
             check_prefixes(self.skip, list(ticket), 'TicketHook: skip',

@@ -106,6 +106,26 @@ def test_read_takes_both_formats(tmp_path):
         Ticket.read(tmp_path / 'text.txt')
 
 
+def test_read_takes_the_ticket_a_checkpoint_records(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Conv2d(4, 4, 3))
+    ticket = Ticket.dense(model, dict(include_stem=True)).prune(model, 0.5)
+    ticket.card['notes'] = 'round 1 of a search'
+    # as IMPHook writes round_XX_best.pth and the hooks record the ticket in every checkpoint
+    torch.save({'state_dict': model.state_dict(), 'lth_mm_ticket': ticket.pack(),
+                'meta': dict(round=1)}, tmp_path / 'round_01_best.pth')
+    read = Ticket.read(tmp_path / 'round_01_best.pth')
+    assert read == ticket and read.card == ticket.card
+    # a checkpoint of a dense run: says so, not just "no masks"
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / 'epoch_1.pth')
+    with pytest.raises(ValueError, match=r"epoch_1.pth is a checkpoint that records no ticket "
+                                         r"\(no 'lth_mm_ticket'"):
+        Ticket.read(tmp_path / 'epoch_1.pth')
+    # a damaged record is named as such
+    torch.save({'lth_mm_ticket': {'masks': 3}}, tmp_path / 'bad.pth')
+    with pytest.raises(ValueError, match=r"bad.pth \('lth_mm_ticket'\)"):
+        Ticket.read(tmp_path / 'bad.pth')
+
+
 class Command:
     """A pickle that calls ``os.system``: torch refuses its module outright."""
 

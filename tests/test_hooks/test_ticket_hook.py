@@ -311,3 +311,21 @@ def test_skip_leaves_out_a_stem_mask_of_another_shape(tmp_path):
     assert hook.source_digest == Ticket.read(path).digest() != hook._loaded.digest()
     row = json.loads((tmp_path / 'skipped' / 'ticket' / 'summary.json').read_text())[0]
     assert row['source_digest'] == hook.source_digest and row['skipped'] == ['conv1']
+
+
+def test_a_checkpoint_of_a_ticketed_run_stands_for_its_ticket(tmp_path):
+    """``TicketHook(ticket=<an lth_mm checkpoint>)`` trains under the ticket the checkpoint
+    records (an MMEngine checkpoint, message hub and all, read as plain data)."""
+    path = random_ticket(tmp_path)
+    first = build_runner(tiny_cfg(tmp_path / 'first', [dict(type='TicketHook', ticket=str(path))],
+                                  epochs=1))
+    first.train()
+    checkpoint = tmp_path / 'first' / 'epoch_1.pth'
+    from lth_mm.compat import load_local_checkpoint
+    assert 'message_hub' in load_local_checkpoint(str(checkpoint))
+    runner = build_runner(tiny_cfg(tmp_path / 'second', [
+        dict(type='TicketHook', ticket=str(checkpoint))], epochs=1))
+    runner.train()
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
+    assert hook._loaded == Ticket.load(path)
+    assert_masked(runner.model, Ticket.load(path))

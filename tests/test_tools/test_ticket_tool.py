@@ -241,3 +241,25 @@ def test_compare_maps_a_ticket_of_another_scheme(tickets, tmp_path, capsys):
     capsys.readouterr()
     ticket_tool.main(['compare', str(mmpretrain), str(exported)])
     assert 'IoU of kept weights 1.0000; equal: True' in capsys.readouterr().out
+
+
+def test_info_and_compare_read_the_ticket_of_an_mmengine_checkpoint(tickets, tmp_path, capsys):
+    """An MMEngine checkpoint of a run under a ticket (message hub and all) stands for its
+    ticket; it is read as plain data, with nothing more than the hub's HistoryBuffer allowed."""
+    from mmengine.logging import MessageHub
+
+    from lth_mm.core.torch_file import UnsafeFileError
+
+    folder, magnitude, random = tickets
+    hub = MessageHub.get_instance('ticket_tool_test')
+    hub.update_scalar('train/loss', 0.5)
+    path = tmp_path / 'epoch_3.pth'
+    torch.save({'meta': dict(epoch=3), 'state_dict': {}, 'message_hub': hub.state_dict(),
+                'lth_mm_ticket': magnitude.pack()}, path)
+    ticket_tool.main(['info', str(path)])
+    assert 'sparsity 50.00 %' in capsys.readouterr().out
+    ticket_tool.main(['compare', str(path), str(folder / 'magnitude.safetensors')])
+    assert 'IoU of kept weights 1.0000; equal: True' in capsys.readouterr().out
+    with pytest.raises(UnsafeFileError, match='HistoryBuffer'):
+        Ticket.read(path)  # core alone knows no MMEngine types
+    _fails(['info', str(tmp_path / 'missing.pth')], 'missing.pth does not exist')
