@@ -138,8 +138,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     sub = parser.add_subparsers(dest='command', required=True)
     reads = argparse.ArgumentParser(add_help=False)
     reads.add_argument('--allow-pickle', action='store_true',
-                       help="read the original code's mask files by full unpickling, which runs "
-                       'code from them: only for files you trust')
+                       help="read checkpoints and the original code's mask files by full "
+                       'unpickling, which runs code from them: only for files you trust')
     info = sub.add_parser('info', parents=[reads],
                           help='card, sparsity and per-layer table of a ticket')
     info.add_argument('ticket')

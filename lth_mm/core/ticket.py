@@ -19,7 +19,7 @@ from .ticket_file import (
     unpack_masks,
     write_ticket_file,
 )
-from .torch_file import load_torch_file
+from .torch_file import UnsafeFileError, load_torch_file
 
 __all__ = ['CHECKPOINT_KEY', 'MaskApplier', 'Ticket', 'TicketMismatchError', 'TicketOverlap',
            'weights_hash']
@@ -27,6 +27,8 @@ __all__ = ['CHECKPOINT_KEY', 'MaskApplier', 'Ticket', 'TicketMismatchError', 'Ti
 #: Where lth_mm's checkpoints record the ticket their weights were trained under
 #: (:meth:`Ticket.pack`; :meth:`Ticket.read` reads it).
 CHECKPOINT_KEY = 'lth_mm_ticket'
+#: The type MMEngine's checkpoints hold beyond plain data (their message hub's buffers).
+_HISTORY_BUFFER = 'mmengine.logging.history_buffer.HistoryBuffer'
 
 PathLike = str | os.PathLike
 
@@ -251,8 +253,9 @@ class Ticket(Mapping[str, torch.Tensor]):
         lth_mm files are recognised by their content, whatever their name. A PyTorch file is
         read as plain data (:func:`~.torch_file.load_torch_file`); when it records a ticket under
         :data:`CHECKPOINT_KEY` (the checkpoints of a run under ``TicketHook`` or ``IMPHook``, and
-        IMP's ``round_XX_best.pth``), that ticket is returned, card and all; else its
-        ``*.weight_mask`` tensors are read as by :meth:`from_torch_prune`.
+        IMP's ``round_XX_best.pth``), that ticket is returned, card and all (the record wins over
+        any ``*.weight_mask`` tensors beside it); else its ``*.weight_mask`` tensors are read as
+        by :meth:`from_torch_prune`.
 
         Args:
             path: The file.
@@ -266,18 +269,26 @@ class Ticket(Mapping[str, torch.Tensor]):
         except TicketFileError as err:
             if not err.torch_file:
                 raise
+        from .torch_prune import NoMasksError, masks_from_torch_prune
+
         where = os.fspath(path)
-        obj = load_torch_file(path, allow_pickle=allow_pickle, extra_globals=extra_globals)
-        if isinstance(obj, Mapping) and CHECKPOINT_KEY in obj:
+        try:
+            obj = load_torch_file(path, allow_pickle=allow_pickle, extra_globals=extra_globals)
+        except UnsafeFileError as err:
+            if _HISTORY_BUFFER not in str(err) or extra_globals:
+                raise
+            raise UnsafeFileError(f'{err} An MMEngine checkpoint (its message hub) reads as plain '
+                                  'data with extra_globals=lth_mm.compat.checkpoint_globals(), '
+                                  'as lth_mm\'s tools and hooks read it.') from err
+        if isinstance(obj, Mapping) and obj.get(CHECKPOINT_KEY) is not None:
             return cls.unpack(obj[CHECKPOINT_KEY], f'{where} ({CHECKPOINT_KEY!r})')
-        from .torch_prune import masks_from_torch_prune
         try:
             masks = masks_from_torch_prune(obj, where=where)
-        except ValueError as err:
+        except NoMasksError as err:
             if isinstance(obj, Mapping) and {'meta', 'state_dict'} <= set(obj):
-                raise ValueError(f'{where} is a checkpoint that records no ticket (no '
-                                 f'{CHECKPOINT_KEY!r}: its run had no TicketHook or IMPHook) '
-                                 'and holds no "*.weight_mask" tensors') from err
+                raise NoMasksError(f'{where} is a checkpoint that records no ticket (no '
+                                   f'{CHECKPOINT_KEY!r}: its run had no TicketHook or IMPHook) '
+                                   'and holds no "*.weight_mask" tensors') from err
             raise
         return cls(masks, None, {'notes': f'from torch.nn.utils.prune file {where}'})
 

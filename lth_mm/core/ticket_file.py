@@ -252,10 +252,29 @@ def unpack_masks(state: Any, where: Any = 'checkpoint') -> tuple[dict[str, torch
         raise TicketFileError(f'{where}: ticket format version {state.get("format_version")!r} '
                               f'is not supported by this lth_mm (reads {FORMAT_VERSION})')
     try:
-        shapes = {name: _shape(shape, name) for name, shape in state['shapes'].items()}
+        shapes = {_name(name): _shape(shape, name) for name, shape in state['shapes'].items()}
         # Runner.resume maps a checkpoint onto the run's device (cuda on a GPU): read from there.
-        tensors = {name: value.detach().cpu().numpy() for name, value in state['masks'].items()}
-        card = dict(state['card'])
-    except (KeyError, ValueError, TypeError, AttributeError) as err:
+        tensors = {_name(name): _plain_tensor(value, name).detach().cpu().numpy()
+                   for name, value in state['masks'].items()}
+        # as a ticket file's card: a JSON object (a record is written from one, pack_masks)
+        card = json.loads(json.dumps(state['card']))
+        if not isinstance(card, dict):
+            raise TypeError(f'the card is a {type(card).__name__}, expected a dict')
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as err:
         raise TicketFileError(f'{where}: corrupt ticket record ({err!r})') from err
     return _unpack_all(tensors, shapes, where), card
+
+
+def _name(name: Any) -> str:
+    """A mask's name in a record: a string, as in a ticket file."""
+    if not isinstance(name, str):
+        raise TypeError(f'a mask name {name!r} that is no string')
+    return name
+
+
+def _plain_tensor(value: Any, name: str) -> torch.Tensor:
+    """A record's packed mask: a dense tensor with values (not sparse, nested or meta)."""
+    if not isinstance(value, torch.Tensor) or value.layout != torch.strided or \
+            value.is_nested or value.is_meta:
+        raise TypeError(f'mask {name!r} is no dense tensor with values')
+    return value

@@ -40,9 +40,11 @@ def _has_masks(state: Mapping[Any, Any]) -> bool:
     return any(isinstance(k, str) and k.endswith(MASK_SUFFIX) for k in state)
 
 
-def _state_dict(obj_or_path: Any, allow_pickle: bool = False) -> tuple[Mapping[str, Any], str]:
-    """The state dict of a file or object, and a name for messages (the path, or 'the object')."""
-    obj, where = obj_or_path, 'the object'
+def _state_dict(obj_or_path: Any, allow_pickle: bool = False,
+                where: str | None = None) -> tuple[Mapping[str, Any], str]:
+    """The state dict of a file or object, and a name for messages (``where``, the path, or 'the
+    object')."""
+    obj, where = obj_or_path, where or 'the object'
     if isinstance(obj, (str, os.PathLike)):
         obj, where = load_torch_file(obj, allow_pickle=allow_pickle), str(obj)
     if isinstance(obj, Mapping) and not _has_masks(obj):
@@ -94,6 +96,10 @@ def _put(out: dict[str, Any], sources: dict[str, str], name: str, key: str, valu
     sources[name] = key
 
 
+class NoMasksError(ValueError):
+    """A file or object that holds no ``*.weight_mask`` tensor at all."""
+
+
 def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False,
                            where: str | None = None) -> dict[str, torch.Tensor]:
     """Read ``*.weight_mask`` tensors; return boolean masks under plain parameter names.
@@ -108,8 +114,7 @@ def masks_from_torch_prune(obj_or_path: Any, allow_pickle: bool = False,
     Returns:
         ``{'layer1.0.conv1.weight': bool tensor, ...}``.
     """
-    state, default = _state_dict(obj_or_path, allow_pickle)
-    return _masks(state, where or default)
+    return _masks(*_state_dict(obj_or_path, allow_pickle, where))
 
 
 def _masks(state: Mapping[Any, Any], where: str) -> dict[str, torch.Tensor]:
@@ -129,8 +134,8 @@ def _masks(state: Mapping[Any, Any], where: str) -> dict[str, torch.Tensor]:
         _put(masks, sources, name[:-len(MASK_SUFFIX)] + '.weight', key, value != 0)
     if not masks:
         sample = ', '.join(map(str, list(state)[:5]))
-        raise ValueError(f'{where}: no "*.weight_mask" tensors found (keys look like: {sample}); '
-                         'this is not a torch.nn.utils.prune mask file')
+        raise NoMasksError(f'{where}: no "*.weight_mask" tensors found (keys look like: '
+                           f'{sample}); this is not a torch.nn.utils.prune mask file')
     return masks
 
 

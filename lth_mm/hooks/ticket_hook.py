@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
-from ..compat import checkpoint_globals
+from ..compat import checkpoint_globals, checkpoint_pickle_allowed
 from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_in
 from ..core.options import check_prefixes, flag, integer, prefixes
 from ..core.rewind import check_prefixes_match, reinitialize
@@ -45,8 +45,10 @@ class TicketHook(TicketEnforcingHook):
 
     Args:
         ticket: Path to a ticket file (``Ticket.save``), to an lth_mm checkpoint (the ticket it
-            records: an IMP run's ``round_XX_best.pth`` or ``epoch_N.pth``), or to a mask file
-            of the original code (``*.weight_mask`` tensors; see ``Ticket.read``).
+            records: an IMP round's ``round_XX_best.pth``, or ``round_XX_last.pth`` without
+            validation), or to a mask file of the original code (``*.weight_mask`` tensors; see
+            ``Ticket.read``). A transfer's checkpoint records its ticket as that run used it
+            (after ``key_map``, ``prefix``, ``skip``, ``reverse``): leave those out to reuse it.
         key_map: How ticket keys map onto the model: ``'auto'`` (the naming scheme is detected
             from the keys and converted to the model's), a scheme name of
             :mod:`lth_mm.core.keymap`, or None (keys used as they are).
@@ -63,8 +65,9 @@ class TicketHook(TicketEnforcingHook):
             evaluated with them (see :class:`TicketEnforcingHook`).
         allow_other_ticket: Evaluate or fine-tune a checkpoint recorded under another ticket
             (or, in ``tools/test.py``, under none) with this one.
-        allow_pickle: Read an original-code mask file by full unpickling when it holds more
-            than plain data (runs code from the file: only for files you trust).
+        allow_pickle: Read a checkpoint or an original-code mask file by full unpickling when
+            it holds more than plain data (runs code from the file: only for files you trust;
+            ``--allow-pickle`` of ``tools/train.py`` does the same).
         mask_grads: See :class:`TicketEnforcingHook`.
         overwrite: Delete the files of a transfer of another ticket in the work dir (its
             ``ticket/`` folder and checkpoints) before training; without it such a work dir is
@@ -111,7 +114,9 @@ class TicketHook(TicketEnforcingHook):
 
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
-        ticket = Ticket.read(self.ticket_path, self.allow_pickle, checkpoint_globals())
+        # --allow-pickle of tools/train.py (LTH_MM_ALLOW_PICKLE=1) opts in for checkpoints
+        ticket = Ticket.read(self.ticket_path, self.allow_pickle or checkpoint_pickle_allowed(),
+                             checkpoint_globals())
         self.source_digest = ticket.digest()  # as the file holds it, before skip and mapping
         if self.skip:
             check_prefixes(self.skip, list(ticket), 'TicketHook: skip',

@@ -124,6 +124,48 @@ def test_read_takes_the_ticket_a_checkpoint_records(tmp_path):
     torch.save({'lth_mm_ticket': {'masks': 3}}, tmp_path / 'bad.pth')
     with pytest.raises(ValueError, match=r"bad.pth \('lth_mm_ticket'\)"):
         Ticket.read(tmp_path / 'bad.pth')
+    # a bad mask beside the meta of a checkpoint is named, not hidden as "no ticket"
+    torch.save({'meta': {}, 'state_dict': {'0.weight_mask': torch.full((4, 2, 3, 3), 0.5)}},
+               tmp_path / 'half.pth')
+    with pytest.raises(ValueError, match='0.weight_mask holds values other than 0 and 1'):
+        Ticket.read(tmp_path / 'half.pth')
+    # a record of None is no record (as the hooks read checkpoints): the masks beside it count
+    torch.save({'lth_mm_ticket': None, 'state_dict': ticket.to_torch_prune()},
+               tmp_path / 'none.pth')
+    assert Ticket.read(tmp_path / 'none.pth') == ticket
+    # the file is named when its top level is no dict
+    torch.save(torch.ones(3), tmp_path / 'tensor.pth')
+    with pytest.raises(ValueError, match=r'tensor.pth: expected a state dict'):
+        Ticket.read(tmp_path / 'tensor.pth')
+
+
+@pytest.mark.parametrize('damage', ['meta_mask', 'int_name', 'tuple_name', 'tensor_card',
+                                    'list_card', 'sparse_mask'])
+def test_a_crafted_checkpoint_record_is_a_ticket_file_error(tmp_path, damage):
+    """A record is checked as a ticket file is: names are strings, masks dense tensors with
+    values, the card a JSON object; anything else is a TicketFileError naming the file."""
+    from lth_mm.core.ticket_file import TicketFileError
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3))
+    record = Ticket.dense(model, dict(include_stem=True)).prune(model, 0.5).pack()
+    name = next(iter(record['masks']))
+    if damage == 'meta_mask':
+        record['masks'][name] = torch.empty(record['masks'][name].shape, dtype=torch.uint8,
+                                            device='meta')
+    elif damage in ('int_name', 'tuple_name'):
+        new = 7 if damage == 'int_name' else ('a', 1)
+        record['masks'] = {new: record['masks'][name]}
+        record['shapes'] = {new: record['shapes'][name]}
+    elif damage == 'tensor_card':
+        record['card'] = {'notes': torch.ones(2)}
+    elif damage == 'list_card':
+        record['card'] = [1, 2]
+    else:
+        record['masks'][name] = record['masks'][name].to_sparse()
+    path = tmp_path / f'{damage}.pth'
+    torch.save({'lth_mm_ticket': record}, path)
+    with pytest.raises(TicketFileError, match=rf"{damage}.pth \('lth_mm_ticket'\): corrupt"):
+        Ticket.read(path)
 
 
 class Command:

@@ -329,3 +329,24 @@ def test_a_checkpoint_of_a_ticketed_run_stands_for_its_ticket(tmp_path):
     hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
     assert hook._loaded == Ticket.load(path)
     assert_masked(runner.model, Ticket.load(path))
+
+
+def test_a_checkpoint_that_needs_unpickling_takes_the_runs_opt_in(tmp_path, monkeypatch):
+    """``--allow-pickle`` of tools/train.py (LTH_MM_ALLOW_PICKLE=1) covers the ticket's
+    checkpoint too, as it covers load_from and resume."""
+    import datetime
+
+    from lth_mm.core.torch_file import UnsafeFileError
+
+    ticket = Ticket.load(random_ticket(tmp_path))
+    path = tmp_path / 'pickled.pth'
+    torch.save({'meta': dict(when=datetime.datetime(2026, 1, 1)), 'state_dict': {},
+                'lth_mm_ticket': ticket.pack()}, path)
+    cfg = tiny_cfg(tmp_path / 'run', [dict(type='TicketHook', ticket=str(path))], epochs=1)
+    monkeypatch.delenv('LTH_MM_ALLOW_PICKLE', raising=False)
+    with pytest.raises(UnsafeFileError, match='datetime'):
+        build_runner(cfg).train()
+    monkeypatch.setenv('LTH_MM_ALLOW_PICKLE', '1')
+    runner = build_runner(cfg)
+    runner.train()
+    assert_masked(runner.model, ticket)
