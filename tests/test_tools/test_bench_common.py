@@ -1,8 +1,13 @@
 """tools/benchmarks/_common.py: the memory counters the benchmarks report."""
 from __future__ import annotations
 
+import socket
+import statistics
 import sys
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -41,32 +46,161 @@ def test_balanced_order_puts_each_variant_in_each_position_and_after_each_other(
     assert all(pairs.count((a, b)) == expected for a in variants for b in variants if a != b)
 
 
-def test_run_interleaved_runs_in_balanced_order():
-    calls = []
-    results = _common.run_interleaved(
-        ('a', 'b', 'c', 'd'), 2,
-        lambda v, rep: calls.append(v) or dict(iter_s=[1.0], iter_cpu_s=[1.0],
-                                               ru_maxrss_mib=1.0))
-    assert calls == ['a', 'b', 'd', 'c', 'b', 'c', 'a', 'd']
-    assert {k: len(v) for k, v in results.items()} == {'a': 2, 'b': 2, 'c': 2, 'd': 2}
+# A stand-in benchmark child: takes ``turns`` turns on the socket it is given (as
+# BenchLockstep does), writes a line to a shared log in each, and its results at the end.
+FAKE_CHILD = """
+import json, socket, sys, time
+name, out, log = sys.argv[1:4]
+turns, die_at = int(sys.argv[4]), int(sys.argv[5])
+sock = socket.socket(fileno=int(sys.argv[sys.argv.index('--lockstep-fd') + 1]))
+for turn in range(turns):
+    assert sock.recv(1) == b'g'
+    if turn == die_at:
+        print('boom in', name, flush=True)
+        sys.exit(3)
+    with open(log, 'a') as handle:
+        handle.write(f'{name} {turn}\\n')
+    time.sleep(0.01)  # another child's line would land here if turns overlapped
+    with open(log, 'a') as handle:
+        handle.write(f'{name} {turn} done\\n')
+    sock.sendall(b'd')
+assert sock.recv(1) == b'g'
+with open(log, 'a') as handle:
+    handle.write(f'{name} end\\n')
+json.dump(dict(iter_s=[1.0], iter_cpu_s=[1.0], ru_maxrss_mib=1.0, name=name), open(out, 'w'))
+"""
 
 
-def test_timing_columns_pairs_the_runs_of_one_repeat():
+def _fake_command(tmp_path, turns, die=None):
+    script = tmp_path / 'fake_child.py'
+    script.write_text(FAKE_CHILD)
+
+    def command(variant, rep):
+        out = tmp_path / f'{variant}_{rep}.json'
+        die_at = die[1] if die and die[0] == (variant, rep) else -1
+        return ([sys.executable, str(script), variant, str(out), str(tmp_path / 'turns.log'),
+                 str(turns), str(die_at)], out, tmp_path / f'{variant}_{rep}.log')
+    return command
+
+
+def test_run_lockstep_gives_one_turn_at_a_time_in_balanced_order(tmp_path):
+    variants, turns = ('a', 'b', 'c', 'd'), 3
+    results = _common.run_lockstep(variants, 2, _fake_command(tmp_path, turns), turns, 1,
+                                   tmp_path)
+    lines = (tmp_path / 'turns.log').read_text().splitlines()
+    expected = []
+    for rep in range(2):
+        for turn in range(turns):
+            for v in _common.balanced_order(variants, rep + turn):
+                expected += [f'{v} {turn}', f'{v} {turn} done']
+        # every child ends only after the last turn of all of them
+        expected += sorted(f'{v} end' for v in variants)
+    got, start = [], 0
+    for _ in range(2):
+        block = lines[start:start + len(variants) * (2 * turns + 1)]
+        got += block[:-len(variants)] + sorted(block[-len(variants):])
+        start += len(block)
+    assert got == expected
+    assert {k: [r['name'] for r in v] for k, v in results.items()} == {
+        v: [v, v] for v in variants}
+
+
+def test_run_lockstep_names_a_child_that_dies(tmp_path, capsys):
+    with pytest.raises(SystemExit, match=r'fake_child.py child b_0 failed at turn 2 of 3 '
+                                         r'\(exit 3\)'):
+        _common.run_lockstep(('a', 'b'), 1, _fake_command(tmp_path, 3, die=(('b', 0), 1)), 3,
+                             1, tmp_path)
+    assert 'boom in b' in capsys.readouterr().out
+
+
+def test_lockstep_hook_times_the_turn_and_not_the_wait():
+    """BenchLockstep restarts BenchIterClock when it gets its turn: an iteration's time is its
+    own work (50 ms here), not the 200 ms the other variants' turns take in between."""
+    from mmengine.registry import HOOKS
+
+    _common.register_iter_clock()
+    ours, theirs = socket.socketpair()
+    clock = HOOKS.build(dict(type='BenchIterClock'))
+    lockstep = HOOKS.build(dict(type='BenchLockstep', fd=theirs.detach()))
+    runner = SimpleNamespace(hooks=[clock, lockstep], model=torch.nn.Linear(1, 1))
+    iterations = 3
+
+    def parent():
+        for _ in range(iterations):  # a turn per iteration
+            ours.sendall(b'g')
+            if ours.recv(1) != b'd':
+                return
+            time.sleep(0.2)  # the other variants' turns
+        ours.sendall(b'g')  # the end
+
+    thread = threading.Thread(target=parent)
+    thread.start()
+    clock.before_train(runner)
+    lockstep.before_train(runner)
+    for it in range(iterations):
+        time.sleep(0.05)  # the iteration
+        runner.iter = it
+        clock.after_train_iter(runner, it)
+        lockstep.after_train_iter(runner, it)
+    thread.join(timeout=10)
+    wall, cpu = _common.iteration_times(runner)
+    assert len(wall) == iterations
+    assert all(0.05 <= w < 0.15 for w in wall), wall
+    assert all(c < 0.05 for c in cpu), cpu  # sleeping costs no CPU time
+    ours.close()
+    lockstep.sock.close()
+
+
+def test_timing_columns_pair_the_iterations_of_one_cycle():
     def run(*times):
         return dict(iter_s=list(times), iter_cpu_s=list(times))
 
-    # the machine is 3x as slow in the last of three repeats; the variant costs 10 % in each
-    results = {'dense': [run(1.0), run(1.0), run(3.0)],
-               'lth_mm': [run(1.1), run(1.1), run(3.3)]}
-    assert _common.paired_ratios(results, 'lth_mm') == pytest.approx([1.1, 1.1, 1.1])
+    # the machine is 3x as slow in the last cycle of the first repeat and in all of the third;
+    # the variant costs 10 % in each
+    results = {'dense': [run(1.0, 1.0, 3.0), run(1.0, 1.0, 1.0), run(3.0, 3.0, 3.0)],
+               'lth_mm': [run(1.1, 1.1, 3.3), run(1.1, 1.1, 1.1), run(3.3, 3.3, 3.3)]}
+    assert _common.paired_ratios(results, 'lth_mm') == [pytest.approx([1.1] * 3)] * 3
     columns = dict(zip(_common.TIMING_HEADERS, _common.timing_columns(results, 'lth_mm')))
-    assert columns['paired vs dense (min-max)'] == '1.100 (1.100-1.100)'
+    assert columns['paired vs dense (95 % CI)'] == '1.100 (1.100-1.100)'
     assert columns['per-run medians'] == '1.100 / 1.100 / 3.300'
-    # pooled, the slow repeat lands on one side of the median only: a different figure
-    results['lth_mm'][2] = run(1.1)
+    # pooled, the slow cycles land on one side of the median only: a different figure
+    results['lth_mm'][2] = run(1.1, 1.1, 1.1)
     columns = dict(zip(_common.TIMING_HEADERS, _common.timing_columns(results, 'lth_mm')))
     assert columns['wall vs dense'] == '1.100'
-    assert columns['paired vs dense (min-max)'] == '1.100 (0.367-1.100)'
+    assert columns['paired vs dense (95 % CI)'].startswith('1.100 (0.367-')
+
+
+def test_paired_ratios_refuse_runs_of_different_lengths():
+    results = {'dense': [dict(iter_s=[1.0, 1.0])], 'lth_mm': [dict(iter_s=[1.0])]}
+    with pytest.raises(ValueError, match='lth_mm timed 1 iterations and dense 2'):
+        _common.paired_ratios(results, 'lth_mm')
+
+
+def test_bootstrap_ci_brackets_the_median_and_narrows_with_more_cycles():
+    import random
+
+    rng = random.Random(1)
+    few = [[1.03 + rng.gauss(0, 0.1) for _ in range(20)]]
+    many = [[1.03 + rng.gauss(0, 0.1) for _ in range(500)] for _ in range(4)]
+    low, high = _common.bootstrap_ci(few)
+    assert low <= statistics.median(few[0]) <= high
+    assert _common.bootstrap_ci(few) == (low, high)  # seeded: the same table twice
+    low_many, high_many = _common.bootstrap_ci(many)
+    assert low_many < 1.03 < high_many
+    assert high_many - low_many < (high - low) / 4
+    with pytest.raises(ValueError, match='no values'):
+        _common.bootstrap_ci([[]])
+
+
+def test_bootstrap_ci_counts_the_spread_between_repeats():
+    """Cycles of one process share its speed: three repeats 5 % apart with steady cycles are
+    not 300 independent draws, and the interval says so."""
+    steady = [[ratio] * 100 for ratio in (0.98, 1.03, 1.08)]
+    low, high = _common.bootstrap_ci(steady)
+    assert (low, high) == (0.98, 1.08)
+    flat = [[v for group in steady for v in group]]  # the same values as one repeat
+    low_flat, high_flat = _common.bootstrap_ci(flat)
+    assert low_flat == high_flat == 1.03
 
 
 def test_no_variants_is_a_clear_error():

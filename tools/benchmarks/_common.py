@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -45,8 +46,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 # Subprocess runs on MMEngine ----------------------------------------------------------------
 def register_iter_clock() -> None:
-    """Register ``BenchIterClock``: time stamps (wall and process CPU) after every training
-    iteration, after every other hook (``LOWEST``); read them with :func:`iteration_times`."""
+    """Register ``BenchIterClock``: the wall and process CPU seconds of every training iteration,
+    stamped after every other hook (``LOWEST``; read them with :func:`iteration_times`), and
+    ``BenchLockstep``, which runs a child's iterations in turns (:func:`run_lockstep`)."""
     from mmengine.hooks import Hook
     from mmengine.registry import HOOKS
 
@@ -55,8 +57,9 @@ def register_iter_clock() -> None:
         priority = 'LOWEST'
 
         def before_train(self, runner) -> None:
-            self.stamps = [time.perf_counter()]
-            self.cpu_stamps = [time.process_time()]
+            self.wall: list[float] = []  # seconds of each iteration
+            self.cpu: list[float] = []
+            self.restart()
             self.live: list[int | None] = []
             self.live_peak: list[int | None] = []
             # Where a step holds the most: at the end of the forward pass (every activation
@@ -70,16 +73,61 @@ def register_iter_clock() -> None:
                     lambda _: self.live_peak.append(live_bytes()))
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-            self.stamps.append(time.perf_counter())
-            self.cpu_stamps.append(time.process_time())
-            self.live.append(live_bytes())  # after the timestamps: not inside the timing
+            wall, cpu = time.perf_counter(), time.process_time()
+            self.wall.append(wall - self.start)
+            self.cpu.append(cpu - self.cpu_start)
+            self.start, self.cpu_start = wall, cpu  # the next iteration starts here...
+            self.live.append(live_bytes())  # (after the timestamps: not inside the timing)
+
+        def restart(self) -> None:
+            """... or here, where ``BenchLockstep`` calls this when it has the turn."""
+            self.start, self.cpu_start = time.perf_counter(), time.process_time()
+
+    @HOOKS.register_module(force=True)
+    class BenchLockstep(Hook):
+        """Runs this process's training iterations in turns with the other variants' processes
+        (:func:`run_lockstep`): before each iteration it waits for its turn on the socket ``fd``
+        the parent passed, and hands the turn back right after ``BenchIterClock``'s stamp (both
+        ``LOWEST``; this one must come after it in ``custom_hooks``). The clock's interval then
+        starts when the turn is taken, so an iteration's time holds its data loading, forward,
+        backward, step and hooks, and none of the wait."""
+
+        priority = 'LOWEST'
+
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+
+        def before_train(self, runner) -> None:
+            self.sock = socket.socket(fileno=self.fd)
+            self.clock = next(h for h in runner.hooks if type(h).__name__ == 'BenchIterClock')
+            self.take()
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            self.sock.sendall(b'd')
+            # after the last iteration too: the parent's last token says every variant is
+            # done, so no process ends (frees memory, writes results) while another is timed
+            self.take()
+
+        def take(self) -> None:
+            if self.sock.recv(1) != b'g':
+                raise RuntimeError('BenchLockstep: the benchmark that started this process '
+                                   'stopped handing out turns')
+            self.clock.restart()
+
+
+def clock_hooks(args: argparse.Namespace) -> list[dict]:
+    """``custom_hooks`` entries of a benchmark child: the clock and, when its parent runs the
+    variants in lockstep (:func:`run_lockstep`), the turn taker after it."""
+    hooks = [dict(type='BenchIterClock')]
+    if args.lockstep_fd is not None:
+        hooks.append(dict(type='BenchLockstep', fd=args.lockstep_fd))
+    return hooks
 
 
 def iteration_times(runner: Any) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds of every training iteration a ``BenchIterClock`` timed."""
     clock = next(h for h in runner.hooks if type(h).__name__ == 'BenchIterClock')
-    return ([b - a for a, b in zip(clock.stamps, clock.stamps[1:])],
-            [b - a for a, b in zip(clock.cpu_stamps, clock.cpu_stamps[1:])])
+    return list(clock.wall), list(clock.cpu)
 
 
 def live_bytes() -> int | None:
@@ -161,18 +209,6 @@ def child_env(threads: int) -> dict[str, str]:
     return env
 
 
-def run_child(cmd: Sequence[str], out: Path, log: Path, threads: int, cwd: Path) -> dict:
-    """Run a benchmark's child process (``threads`` > 0 pins OpenMP / MKL) and return the JSON it
-    wrote to ``out``; on failure print the end of its log and exit."""
-    with open(log, 'w') as handle:
-        proc = subprocess.run(list(cmd), stdout=handle, stderr=subprocess.STDOUT,
-                              env=child_env(threads), cwd=cwd)
-    if proc.returncode != 0 or not out.is_file():
-        sys.stdout.write(log.read_text()[-4000:])
-        raise SystemExit(f'{Path(cmd[1]).name} child failed (exit {proc.returncode}); log above')
-    return json.loads(out.read_text())
-
-
 def run_timed(cmd: Sequence[str], log: Path, env: dict[str, str], cwd: Path
               ) -> tuple[int, float, float]:
     """Run ``cmd`` with its output in ``log``; return its exit code, its wall seconds and its CPU
@@ -204,34 +240,96 @@ def balanced_order(variants: Sequence[str], rep: int) -> list[str]:
     return [variants[i] for i in row]
 
 
-def run_interleaved(variants: Sequence[str], repeats: int,
-                    spawn: Callable[[str, int], dict]) -> dict[str, list[dict]]:
-    """``spawn(variant, rep)`` for every variant, ``repeats`` times, interleaved and in the
-    :func:`balanced_order` of each repeat, so that load changes and the position in a repeat
-    hit every variant alike; prints each run's medians."""
+def run_lockstep(variants: Sequence[str], repeats: int,
+                 command: Callable[[str, int], tuple[list[str], Path, Path]], turns: int,
+                 threads: int, cwd: Path) -> dict[str, list[dict]]:
+    """Run one subprocess per variant at once, ``repeats`` times, their training iterations
+    in lockstep, and return the JSON each wrote.
+
+    ``command(variant, rep)`` gives a child's command line, the JSON file it writes and its log;
+    the child gets ``--lockstep-fd N`` appended, its end of a socket pair, and runs
+    :func:`clock_hooks`'s ``BenchLockstep``. Start-up overlaps; then this process hands out one
+    iteration at a time: ``turns`` cycles, each giving every variant one turn, in the
+    :func:`balanced_order` of the cycle, and one last token that lets them all end together.
+    The first cycle overlaps the other children's start-up (keep it a warm-up iteration);
+    after it only one child computes at a time, and the iterations
+    compared in one cycle ran within seconds of each other, so a change in the machine's speed
+    (up to 4x on a shared machine, within minutes) hits every variant alike; each variant holds
+    each position in a cycle equally often. Memory stays per process. Prints each run's medians.
+    """
     results: dict[str, list[dict]] = {v: [] for v in variants}
     for rep in range(repeats):
-        for variant in balanced_order(variants, rep):
-            last = spawn(variant, rep)
-            results[variant].append(last)
-            print(f'  run {rep + 1}/{repeats} {variant}: median '
-                  f'{statistics.median(last["iter_s"]):.3f} s/iter wall, '
-                  f'{statistics.median(last["iter_cpu_s"]):.3f} CPU, peak '
-                  f'{last["ru_maxrss_mib"]:.0f} MiB', flush=True)
+        runs: dict[str, tuple[subprocess.Popen, socket.socket, Path, Path]] = {}
+        try:
+            for variant in variants:
+                cmd, out, log = command(variant, rep)
+                ours, theirs = socket.socketpair()
+                with open(log, 'w') as handle:
+                    proc = subprocess.Popen(
+                        [*cmd, '--lockstep-fd', str(theirs.fileno())],
+                        pass_fds=(theirs.fileno(), ), stdout=handle, stderr=subprocess.STDOUT,
+                        env=child_env(threads), cwd=cwd)
+                theirs.close()  # only the child holds it now: its exit reads as EOF here
+                runs[variant] = (proc, ours, out, log)
+                script = Path(cmd[1]).name
+            for turn in range(turns):
+                for variant in balanced_order(variants, rep + turn):
+                    proc, sock, out, log = runs[variant]
+                    try:
+                        sock.sendall(b'g')
+                        done = sock.recv(1) == b'd'
+                    except OSError:
+                        done = False
+                    if not done:
+                        _child_failed(script, _ended(proc), log,
+                                      f' at turn {turn + 1} of {turns}')
+            for _, sock, _, _ in runs.values():
+                sock.sendall(b'g')  # the end: each child leaves its last after_train_iter
+            for variant in balanced_order(variants, rep):
+                proc, sock, out, log = runs[variant]
+                code = proc.wait()
+                if code != 0 or not out.is_file():
+                    _child_failed(script, code, log)
+                last = json.loads(out.read_text())
+                results[variant].append(last)
+                print(f'  run {rep + 1}/{repeats} {variant}: median '
+                      f'{statistics.median(last["iter_s"]):.3f} s/iter wall, '
+                      f'{statistics.median(last["iter_cpu_s"]):.3f} CPU, peak '
+                      f'{last["ru_maxrss_mib"]:.0f} MiB', flush=True)
+        finally:
+            for proc, sock, _, _ in runs.values():
+                sock.close()
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
     return results
+
+
+def _ended(proc: subprocess.Popen) -> int:
+    """The exit code of a child that stopped taking turns (killed after 30 s if it lives)."""
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def _child_failed(script: str, code: int, log: Path, where: str = '') -> None:
+    sys.stdout.write(log.read_text()[-4000:])
+    raise SystemExit(f'{script} child {log.stem} failed{where} (exit {code}); log above')
 
 
 #: The headers of :func:`timing_columns`.
 TIMING_HEADERS = ('wall s/iter (min-max)', 'per-run medians', 'wall vs dense',
-                  'paired vs dense (min-max)', 'CPU s/iter (min-max)', 'CPU vs dense')
+                  'paired vs dense (95 % CI)', 'CPU s/iter (min-max)', 'CPU vs dense')
 
 
 def timing_columns(results: dict[str, list[dict]], variant: str,
                    baseline: str = 'dense') -> list[str]:
     """A variant's time per iteration (median and range of the iterations of all its runs, wall
     and CPU), its per-run medians and its ratios to ``baseline``: of the pooled medians, and
-    paired (the median and range over repeats of the ratio of the two runs of one repeat,
-    which ran within the same repeat, so the machine's drift between repeats cancels)."""
+    paired (:func:`paired_ratios`: the median of the ratios of the two iterations of one lockstep
+    cycle, with a bootstrap 95 % confidence interval over repeats and cycles)."""
     def pooled(name: str, key: str) -> list[float]:
         return [t for run in results[name] for t in run[key]]
 
@@ -242,29 +340,69 @@ def timing_columns(results: dict[str, list[dict]], variant: str,
                 f'{statistics.median(values) / base:.3f}']
     per_run = ' / '.join(f'{statistics.median(r["iter_s"]):.3f}' for r in results[variant])
     paired = paired_ratios(results, variant, baseline)
-    paired_cell = f'{statistics.median(paired):.3f} ({min(paired):.3f}-{max(paired):.3f})'
-    return [out[0], per_run, out[1], paired_cell, out[2], out[3]]
+    low, high = bootstrap_ci(paired)
+    median = statistics.median(r for repeat in paired for r in repeat)
+    return [out[0], per_run, out[1], f'{median:.3f} ({low:.3f}-{high:.3f})', out[2], out[3]]
 
 
 def paired_ratios(results: dict[str, list[dict]], variant: str,
-                  baseline: str = 'dense', key: str = 'iter_s') -> list[float]:
-    """Per repeat, the median ``key`` of ``variant``'s run over that of ``baseline``'s run."""
-    return [statistics.median(run[key]) / statistics.median(base[key])
-            for run, base in zip(results[variant], results[baseline], strict=True)]
+                  baseline: str = 'dense', key: str = 'iter_s') -> list[list[float]]:
+    """Per repeat, the ratio of ``variant``'s iteration to ``baseline``'s in the same lockstep
+    cycle (:func:`run_lockstep`), for every cycle: two iterations that ran within seconds of each
+    other, so a change in the machine's speed cancels."""
+    ratios = []
+    for run, base in zip(results[variant], results[baseline], strict=True):
+        if len(run[key]) != len(base[key]):
+            raise ValueError(f'paired_ratios: {variant} timed {len(run[key])} iterations and '
+                             f'{baseline} {len(base[key])} in one repeat; lockstep runs time '
+                             'the same number')
+        ratios.append([a / b for a, b in zip(run[key], base[key])])
+    return ratios
+
+
+def bootstrap_ci(groups: Sequence[Sequence[float]], level: float = 0.95, draws: int = 2000,
+                 seed: int = 0) -> tuple[float, float]:
+    """A percentile bootstrap confidence interval of the median of the values of ``groups``,
+    resampled at both levels: the groups (the repeats: one process per variant each), then the
+    values within each chosen group (its cycles). Two processes of one variant differ (where the
+    allocator placed things), so the cycles of one repeat are not independent draws; resampling
+    the repeats puts that spread into the interval. Seeded, so a table is reproducible."""
+    import random
+
+    groups = [list(group) for group in groups if len(group)]
+    if not groups:
+        raise ValueError('bootstrap_ci: no values')
+    rng = random.Random(seed)
+    medians = sorted(
+        statistics.median([v for group in rng.choices(groups, k=len(groups))
+                           for v in rng.choices(group, k=len(group))])
+        for _ in range(draws))
+    tail = (1 - level) / 2
+    return medians[int(tail * (draws - 1))], medians[int(round((1 - tail) * (draws - 1)))]
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
 
 
 def variant_arguments(parser: argparse.ArgumentParser, variants: Sequence[str], iters: int,
                       batch: int, sparsity: float) -> None:
     """The options of a benchmark that times training ``variants`` in subprocesses, and the
     hidden ones the parent passes to each child."""
-    parser.add_argument('--iters', type=int, default=iters, help='timed iterations per run')
-    parser.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
+    parser.add_argument('--iters', type=_at_least_one, default=iters,
+                        help='timed iterations per run')
+    parser.add_argument('--warmup', type=_at_least_one, default=3,
+                        help='untimed iterations first (at least 1: the first overlaps the '
+                        "other children's start-up)")
     if not variants:
         raise ValueError('variant_arguments: a benchmark needs at least one variant')
-    cycle = len(variants) * (1 if len(variants) % 2 == 0 else 2)
-    parser.add_argument('--repeats', type=int, default=cycle * -(-3 // cycle),
-                        help='subprocess runs per variant, interleaved in balanced order (a '
-                        f'multiple of {cycle} puts every variant in every position equally often)')
+    parser.add_argument('--repeats', type=_at_least_one, default=3,
+                        help='runs of one subprocess per variant, their iterations in lockstep '
+                        '(one at a time, in balanced order); more repeats average out what '
+                        'differs between processes of one variant (memory layout)')
     parser.add_argument('--batch', type=int, default=batch)
     parser.add_argument('--sparsity', type=float, default=sparsity, help='ticket sparsity')
     parser.add_argument('--threads', type=int, default=1,
@@ -274,3 +412,4 @@ def variant_arguments(parser: argparse.ArgumentParser, variants: Sequence[str], 
     parser.add_argument('--out', help=argparse.SUPPRESS)
     parser.add_argument('--ticket', help=argparse.SUPPRESS)
     parser.add_argument('--work-dir', help=argparse.SUPPRESS)
+    parser.add_argument('--lockstep-fd', type=int, help=argparse.SUPPRESS)

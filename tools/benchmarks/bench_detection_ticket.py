@@ -11,15 +11,15 @@ the real VOC data pipeline, batch 16, SGD with gradient clipping, ``IterBasedTra
      beforehand from the initial weights: one fused mask multiplication after every optimizer
      step, as in every transfer and IMP run.
 
-Every variant runs in its own subprocess (same seed, same data, same iterations), ``--repeats``
-times, interleaved in the orders dense, ticket and ticket, dense by turns
-(``_common.balanced_order``), so load changes and the position in a repeat hit both alike.
+Every variant runs in its own subprocess (same seed, same data, same iterations); the two run side
+by side, their iterations in lockstep (``_common.run_lockstep``: one iteration at a time, dense
+and ticket taking the first turn of a cycle by turns), ``--repeats`` times one after another.
 Reported: time per iteration (median of the iterations after warm-up, pooled over repeats, and
-the median of the per-repeat ratios; an iteration is the time between two consecutive
-``after_train_iter`` calls of a lowest-priority hook, so data loading, forward, backward, the
-optimizer step and every hook are inside) as wall-clock time and as the subprocess's CPU time
-(``time.process_time``: with one torch thread, what the wall time would be on an idle machine),
-their ratio ticket / dense, and the peak resident memory of each subprocess.
+the median of the ratios ticket / dense of the two iterations of one cycle, with a bootstrap
+95 % confidence interval; an iteration runs from taking the turn to the after-step stamp of a
+lowest-priority hook, so data loading, forward, backward, the optimizer step and every hook are
+inside) as wall-clock time and as the subprocess's CPU time (``time.process_time``), and the peak
+resident memory of each subprocess.
 Checkpoints, validation and logging are off during the timed part.
 
 (iii) The mask application alone (``MaskApplier``, what the hooks run after each step), timed in
@@ -49,12 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     TIMING_HEADERS,
+    clock_hooks,
     iteration_times,
     machine_line,
     peak_memory,
     register_iter_clock,
-    run_child,
-    run_interleaved,
+    run_lockstep,
     table,
     timing_columns,
     variant_arguments,
@@ -110,7 +110,7 @@ def run_variant(args: argparse.Namespace) -> None:
     from lth_mm.engine.runner_utils import unwrap_model
 
     register_iter_clock()
-    hooks = [dict(type='BenchIterClock')]
+    hooks = clock_hooks(args)
     if args.child == 'ticket':
         hooks.append(dict(type='TicketHook', ticket=args.ticket))
     runner = Runner.from_cfg(build_cfg(args, Path(args.data), Path(args.work_dir),
@@ -159,14 +159,16 @@ def time_applier(model: Any, sparsity: float, calls: int) -> list[float]:
     return times
 
 
-def spawn(args: argparse.Namespace, variant: str, tmp: Path, rep: int) -> dict:
+def command(args: argparse.Namespace, variant: str, tmp: Path,
+            rep: int) -> tuple[list[str], Path, Path]:
+    """A child's command line, the JSON it writes and its log (for ``run_lockstep``)."""
     out = tmp / f'{variant}_{rep}.json'
     cmd = [sys.executable, str(Path(__file__).resolve()), '--child', variant, '--out', str(out),
            '--ticket', str(tmp / 'ticket.safetensors'), '--data', str(tmp / 'VOCdevkit'),
            '--work-dir', str(tmp / f'work_{variant}_{rep}'), '--iters', str(args.iters),
            '--warmup', str(args.warmup), '--batch', str(args.batch),
            '--threads', str(args.threads), '--seed', str(args.seed)]
-    return run_child(cmd, out, tmp / f'{variant}_{rep}.log', args.threads, ROOT)
+    return cmd, out, tmp / f'{variant}_{rep}.log'
 
 
 def cell(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
@@ -204,8 +206,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         demo_model = build_model(DEMO_CONFIG)
         ticket = make_ticket(demo_model, args.sparsity)
         ticket.save(tmp / 'ticket.safetensors')
-        results = run_interleaved(VARIANTS, args.repeats,
-                                  lambda variant, rep: spawn(args, variant, tmp, rep))
+        results = run_lockstep(VARIANTS, args.repeats,
+                               lambda variant, rep: command(args, variant, tmp, rep),
+                               args.warmup + args.iters, args.threads, ROOT)
         applied = {'demo detector (ResNet-18 w32)': (ticket, time_applier(
             demo_model, args.sparsity, args.apply_calls))}
         r50 = build_model(R50_MODEL)

@@ -2,7 +2,8 @@
 
 The same MMEngine ``Runner`` config (``Runner.from_cfg``: MMPretrain ``ImageClassifier``, ResNet-50
 backbone, 10 classes, the ``Digits`` dataset at 32x32 x 3 channels through the real data pipeline,
-batch 32, SGD 0.1 / momentum 0.9 / weight decay 5e-4, ``IterBasedTrainLoop``) trains ``--iters``
+batch ``--batch``: 128 by default, the paper's CIFAR batch; SGD 0.1 / momentum 0.9 / weight decay
+5e-4, ``IterBasedTrainLoop``) trains ``--iters``
 iterations (after ``--warmup`` untimed ones) in four variants:
 
 (i)   ``dense``: no lth_mm hook (the baseline);
@@ -17,18 +18,21 @@ iterations (after ``--warmup`` untimed ones) in four variants:
       amount=0.8)`` over the same convs at ``before_train`` (the original code's
       reparametrization: ``weight_orig`` * ``weight_mask`` recomputed by a forward pre-hook).
 
-Every variant runs in its own subprocess (same seed, same data, same iterations), ``--repeats``
-times, interleaved, each repeat in the order of one row of a balanced Latin square
-(``_common.balanced_order``: over 4 repeats each variant runs once in each position and once right
-after each other variant), so load changes and the position in a repeat hit all alike. Reported:
+Every variant runs in its own subprocess (same seed, same data, same iterations); the four run
+side by side, their training iterations in lockstep (``_common.run_lockstep``): after the
+start-up, the parent hands out one iteration at a time, each cycle giving every variant one turn
+in the order of one row of a balanced Latin square (``_common.balanced_order``), so only one
+process computes at a time, the iterations of one cycle ran within seconds of each other, and
+each variant holds each position equally often. ``--repeats`` such runs follow one another, to
+average out what differs between two processes of one variant (memory layout). Reported:
 
 - time per iteration: the median of the iterations after warm-up, pooled over repeats, and its ratio
-  to dense; paired, the median and range over repeats of the ratio of the two runs of one repeat
-  (``_common.paired_ratios``). An iteration is the time between two consecutive ``after_train_iter``
-  calls of a lowest-priority hook, so data loading, forward, backward, the optimizer step and every
-  hook are inside. As wall-clock time and as the subprocess's CPU time (``time.process_time``; with
-  one torch thread it is what the wall time would be on an idle machine, the steadier figure on a
-  shared one);
+  to dense; paired, the median over all cycles of the ratio of the variant's iteration to dense's
+  in the same cycle, with a bootstrap 95 % confidence interval (``_common.paired_ratios``): a
+  change in the machine's speed (up to 4x on a shared machine) cancels in it. An iteration is the
+  time from taking the turn to the after-step stamp of a lowest-priority hook, so data loading,
+  forward, backward, the optimizer step and every hook are inside. As wall-clock time and as the
+  subprocess's CPU time (``time.process_time``);
 - peak memory: on the CPU the peak resident set size of the subprocess
   (``getrusage(RUSAGE_SELF).ru_maxrss``, equal to ``VmHWM`` in ``/proc/self/status``; it
   includes the Python, PyTorch and OpenMMLab baseline of every process), the median and each
@@ -71,13 +75,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     TIMING_HEADERS,
+    clock_hooks,
     iteration_times,
     live_memory,
     machine_line,
     peak_memory,
     register_iter_clock,
-    run_child,
-    run_interleaved,
+    run_lockstep,
     table,
     timing_columns,
     variant_arguments,
@@ -237,7 +241,7 @@ def run_variant(args: argparse.Namespace) -> None:
     from lth_mm.engine.runner_utils import unwrap_model
 
     register_hooks()
-    hooks = [dict(type='BenchIterClock')]
+    hooks = clock_hooks(args)
     if args.child == 'dense_1byte':
         hooks.append(dict(type='BenchHoldBytes'))
     elif args.child == 'lth_mm':
@@ -291,15 +295,16 @@ def make_ticket(args: argparse.Namespace, tmp: Path) -> tuple[Path, Any]:
     return path, unwrap_model(runner)
 
 
-def spawn(args: argparse.Namespace, variant: str, ticket: Path, tmp: Path, rep: int) -> dict:
+def command(args: argparse.Namespace, variant: str, ticket: Path, tmp: Path,
+            rep: int) -> tuple[list[str], Path, Path]:
+    """A child's command line, the JSON it writes and its log (for ``run_lockstep``)."""
     out = tmp / f'{variant}_{rep}.json'
-    log = tmp / f'{variant}_{rep}.log'
     cmd = [sys.executable, str(Path(__file__).resolve()), '--child', variant, '--out', str(out),
            '--ticket', str(ticket), '--work-dir', str(tmp / f'work_{variant}_{rep}'),
            '--iters', str(args.iters), '--warmup', str(args.warmup), '--batch', str(args.batch),
            '--backbone', args.backbone, '--sparsity', str(args.sparsity),
            '--threads', str(args.threads), '--seed', str(args.seed)]
-    return run_child(cmd, out, log, args.threads, ROOT)
+    return cmd, out, tmp / f'{variant}_{rep}.log'
 
 
 def bench_boundary(args: argparse.Namespace, model: Any, tmp: Path) -> str:
@@ -368,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    variant_arguments(parser, VARIANTS, iters=15, batch=32, sparsity=0.8)
+    variant_arguments(parser, VARIANTS, iters=20, batch=128, sparsity=0.8)
+    parser.set_defaults(repeats=4)
     parser.add_argument('--backbone', choices=sorted(BACKBONES), default='ResNet',
                         help='ResNet: torchvision-like stem; ResNet_CIFAR: CIFAR stem, ~6x slower')
     parser.add_argument('--boundary-repeats', type=int, default=5, help='(iv) repeats')
@@ -386,8 +392,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix='bench_imp_') as tmp:
         tmp = Path(tmp)
         ticket, model = make_ticket(args, tmp)
-        results = run_interleaved(VARIANTS, args.repeats,
-                                  lambda variant, rep: spawn(args, variant, ticket, tmp, rep))
+        results = run_lockstep(
+            VARIANTS, args.repeats,
+            lambda variant, rep: command(args, variant, ticket, tmp, rep),
+            args.warmup + args.iters, args.threads, ROOT)
         boundary = bench_boundary(args, model, tmp)
 
     memory_key = 'cuda_max_allocated_mib' if torch.cuda.is_available() else 'ru_maxrss_mib'
