@@ -7,6 +7,7 @@ that config's ticket. Examples::
 
     python tools/test.py configs/xxx.py work_dirs/xxx/epoch_3.pth
     python tools/test.py configs/xxx.py ckpt.pth --out preds.pkl      # also dump the predictions
+    python tools/test.py configs/xxx.py ckpt.pth --show-dir vis       # and draw them
     bash tools/dist_test.sh configs/xxx.py ckpt.pth 2
 """
 from __future__ import annotations
@@ -33,6 +34,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='the dir to save the evaluation metrics '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument(
+        '--show-dir', help="draw every test prediction and save the images where each "
+        "codebase's own test.py does: MMPretrain in SHOW_DIR, MMDetection in "
+        '<work_dir>/<timestamp>/SHOW_DIR, MMSegmentation in SHOW_DIR/vis_data/vis_image '
+        '(a relative SHOW_DIR from the current folder, but for MMDetection)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision test (float16 on a GPU, bfloat16 on the CPU)')
     parser.add_argument(
@@ -71,10 +77,33 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
+    if args.show_dir:
+        show_predictions(cfg, args.show_dir)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
 
     return cfg
+
+
+def show_predictions(cfg: Config, show_dir: str) -> None:
+    """Turn on the config's visualization hook to save every test prediction in ``show_dir``,
+    where MMPretrain's, MMDetection's and MMSegmentation's ``tools/test.py`` save them (each
+    codebase's hook takes other settings)."""
+    hook = (cfg.get('default_hooks') or {}).get('visualization')
+    kind = str(hook.get('type', '')).rsplit('.', 1)[-1] if hook else None
+    if kind == 'VisualizationHook':  # MMPretrain: every sample (its default draws 1 in 5000)
+        hook.update(enable=True, out_dir=show_dir, interval=1)
+    elif kind == 'DetVisualizationHook':
+        hook.update(draw=True, test_out_dir=show_dir)
+    elif kind == 'SegVisualizationHook':  # every image (its default: 1 batch in 50), drawn
+        hook.update(draw=True, interval=1)  # through the visualizer's backends
+        cfg.visualizer = dict(cfg.get('visualizer') or {}, save_dir=show_dir)
+    else:
+        raise ValueError(
+            f'--show-dir {show_dir}: default_hooks.visualization is '
+            f'{"missing" if hook is None else repr(kind)}; add the hook of the config\'s '
+            "codebase (MMPretrain's VisualizationHook, MMDetection's DetVisualizationHook or "
+            "MMSegmentation's SegVisualizationHook), as their default_runtime bases do")
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -98,6 +98,38 @@ def test_gloo_without_env_cfg_and_amp_without_test_cfg(
     assert cfg.test_cfg.fp16 is True
 
 
+@pytest.mark.parametrize('config_path, expected', [
+    ('configs/demo/imp_digits_resnet18_w32.py',
+     dict(enable=True, out_dir='shown', interval=1)),
+    ('configs/demo/detection/yolo_r18w32_digit_canvas.py',
+     dict(draw=True, test_out_dir='shown')),
+    ('configs/demo/segmentation/deeplabv3plus_r18w32_digit_canvas.py',
+     dict(draw=True, interval=1)),
+])
+def test_show_dir_turns_on_each_codebases_visualization(eval_tool: ModuleType, config_path: str,
+                                                        expected: dict) -> None:
+    cfg = merged(eval_tool, [REPO / config_path, 'ckpt.pth', '--show-dir', 'shown'])
+    hook = cfg.default_hooks.visualization
+    assert {key: hook[key] for key in expected} == expected
+    if hook.type.endswith('SegVisualizationHook'):  # MMSeg's visualizer saves the images
+        assert cfg.visualizer.save_dir == 'shown'
+    plain = merged(eval_tool, [REPO / config_path, 'ckpt.pth'])
+    assert plain.default_hooks.visualization == Config.fromfile(
+        str(REPO / config_path)).default_hooks.visualization
+
+
+def test_show_dir_without_a_visualization_hook_says_what_to_add(eval_tool: ModuleType,
+                                                                tmp_path: Path) -> None:
+    bare = tmp_path / 'bare.py'
+    bare.write_text("default_hooks = dict(logger=dict(type='LoggerHook'))\n")
+    with pytest.raises(ValueError, match=r"--show-dir v: default_hooks.visualization is missing;"
+                                         r".*DetVisualizationHook"):
+        merged(eval_tool, [bare, 'ckpt.pth', '--show-dir', 'v'])
+    bare.write_text("default_hooks = dict(visualization=dict(type='MyHook'))\n")
+    with pytest.raises(ValueError, match="default_hooks.visualization is 'MyHook'"):
+        merged(eval_tool, [bare, 'ckpt.pth', '--show-dir', 'v'])
+
+
 def test_test_out_must_be_a_pickle_file(eval_tool: ModuleType, config: Path,
                                         capsys: pytest.CaptureFixture) -> None:
     # mmengine's DumpResults refused it only after the runner was built, with a traceback.

@@ -33,8 +33,11 @@ def test_train_resume_and_test(tiny_classifier: Path, tmp_path: Path) -> None:
 
     preds = tmp_path / 'preds.pkl'
     out = run_tool(['tools/test.py', tiny_classifier, work / 'epoch_3.pth', '--work-dir', work,
-                    '--out', preds, '--amp'])  # --amp: bfloat16 autocast on the CPU
+                    '--out', preds, '--amp',  # --amp: bfloat16 autocast on the CPU
+                    '--show-dir', tmp_path / 'shown'])
     assert 'Load checkpoint from' in out and 'Epoch(test)' in out and 'accuracy/top1' in out
     results = pickle.loads(preds.read_bytes())
     assert len(results) == PER_BATCH
     assert {'pred_label', 'gt_label'} <= set(results[0])
+    # --show-dir: every prediction drawn (MMPretrain's hook draws 1 in 5000 by default)
+    assert len(list((tmp_path / 'shown').glob('*.png'))) == PER_BATCH
