@@ -15,8 +15,9 @@ Every variant runs in its own subprocess (same seed, same data, same iterations)
 by side, their iterations in lockstep (``_common.run_lockstep``: one iteration at a time, dense
 and ticket taking the first turn of a cycle by turns), ``--repeats`` times one after another.
 Reported: time per iteration (median of the iterations after warm-up, pooled over repeats, and
-the median of the ratios ticket / dense of the two iterations of one cycle, with a bootstrap
-95 % confidence interval; an iteration runs from taking the turn to the after-step stamp of a
+paired: per repeat the median ratio ticket / dense of the two iterations of one cycle, over
+the repeats their geometric mean with a 95 % t interval, ``_common.paired_ratio``; an iteration
+runs from taking the turn to the after-step stamp of a
 lowest-priority hook, so data loading, forward, backward, the optimizer step and every hook are
 inside) as wall-clock time and as the subprocess's CPU time (``time.process_time``), and the peak
 resident memory of each subprocess.

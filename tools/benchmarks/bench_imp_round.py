@@ -23,13 +23,17 @@ side by side, their training iterations in lockstep (``_common.run_lockstep``): 
 start-up, the parent hands out one iteration at a time, each cycle giving every variant one turn
 in the order of one row of a balanced Latin square (``_common.balanced_order``), so only one
 process computes at a time, the iterations of one cycle ran within seconds of each other, and
-each variant holds each position equally often. ``--repeats`` such runs follow one another, to
-average out what differs between two processes of one variant (memory layout). Reported:
+each variant holds each position equally often (over any number of cycles that is a multiple of
+4). ``--repeats`` such runs follow one another, to average out what differs between two
+processes of one variant (memory layout). The four processes are resident together: the peak
+memory of a run is the sum of theirs (about 6.5 GB at batch 128 with the default stem, 18-19 GB
+with ``--backbone ResNet_CIFAR``). Reported:
 
 - time per iteration: the median of the iterations after warm-up, pooled over repeats, and its ratio
-  to dense; paired, the median over all cycles of the ratio of the variant's iteration to dense's
-  in the same cycle, with a bootstrap 95 % confidence interval (``_common.paired_ratios``): a
-  change in the machine's speed (up to 4x on a shared machine) cancels in it. An iteration is the
+  to dense; paired: per repeat the median, over its cycles, of the ratio of the variant's
+  iteration to dense's in the same cycle (a change in the machine's speed, up to 4x on a shared
+  machine, cancels in it), and over the repeats their geometric mean with a 95 % t interval
+  (``_common.paired_ratio``; the repeats are the independent draws). An iteration is the
   time from taking the turn to the after-step stamp of a lowest-priority hook, so data loading,
   forward, backward, the optimizer step and every hook are inside. As wall-clock time and as the
   subprocess's CPU time (``time.process_time``);
@@ -76,6 +80,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     TIMING_HEADERS,
     clock_hooks,
+    cuda_sync,
     iteration_times,
     live_memory,
     machine_line,
@@ -179,6 +184,7 @@ def register_hooks() -> None:
             self.start = 0.0
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            cuda_sync()
             self.start = time.perf_counter()
 
     @HOOKS.register_module(force=True)
@@ -193,6 +199,7 @@ def register_hooks() -> None:
             self.start = next(h for h in runner.hooks if type(h).__name__ == 'BenchUpkeepStart')
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            cuda_sync()
             self.upkeep.append(time.perf_counter() - self.start.start)
 
     @HOOKS.register_module(force=True)
