@@ -51,7 +51,7 @@ def test_balanced_order_puts_each_variant_in_each_position_and_after_each_other(
 FAKE_CHILD = """
 import json, socket, sys, time
 name, out, log = sys.argv[1:4]
-turns, die_at = int(sys.argv[4]), int(sys.argv[5])
+turns, die_at, pause = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 sock = socket.socket(fileno=int(sys.argv[sys.argv.index('--lockstep-fd') + 1]))
 for turn in range(turns):
     assert sock.recv(1) == b'g'
@@ -60,10 +60,13 @@ for turn in range(turns):
         sys.exit(3)
     with open(log, 'a') as handle:
         handle.write(f'{name} {turn}\\n')
-    time.sleep(0.01)  # another child's line would land here if turns overlapped
+    time.sleep(pause)  # another child's line would land here if turns overlapped
     with open(log, 'a') as handle:
         handle.write(f'{name} {turn} done\\n')
     sock.sendall(b'd')
+if die_at == turns:  # it ends before the last token, which says all are done
+    print('gone early:', name, flush=True)
+    sys.exit(7)
 assert sock.recv(1) == b'g'
 with open(log, 'a') as handle:
     handle.write(f'{name} end\\n')
@@ -71,7 +74,7 @@ json.dump(dict(iter_s=[1.0], iter_cpu_s=[1.0], ru_maxrss_mib=1.0, name=name), op
 """
 
 
-def _fake_command(tmp_path, turns, die=None):
+def _fake_command(tmp_path, turns, die=None, slow=()):
     script = tmp_path / 'fake_child.py'
     script.write_text(FAKE_CHILD)
 
@@ -79,7 +82,8 @@ def _fake_command(tmp_path, turns, die=None):
         out = tmp_path / f'{variant}_{rep}.json'
         die_at = die[1] if die and die[0] == (variant, rep) else -1
         return ([sys.executable, str(script), variant, str(out), str(tmp_path / 'turns.log'),
-                 str(turns), str(die_at)], out, tmp_path / f'{variant}_{rep}.log')
+                 str(turns), str(die_at), '0.3' if variant in slow else '0.01'], out,
+                tmp_path / f'{variant}_{rep}.log')
     return command
 
 
@@ -111,6 +115,16 @@ def test_run_lockstep_names_a_child_that_dies(tmp_path, capsys):
         _common.run_lockstep(('a', 'b'), 1, _fake_command(tmp_path, 3, die=(('b', 0), 1)), 3,
                              1, tmp_path)
     assert 'boom in b' in capsys.readouterr().out
+
+
+def test_run_lockstep_names_a_child_that_ends_before_the_last_token(tmp_path, capsys):
+    """'a' takes the first of the last cycle's turns (balanced_order) and exits right after it,
+    while 'b' (slow) takes its turn: the last token finds 'a' gone."""
+    with pytest.raises(SystemExit, match=r'fake_child.py child a_0 failed \(exit 7\)'):
+        _common.run_lockstep(('a', 'b'), 1,
+                             _fake_command(tmp_path, 3, die=(('a', 0), 3), slow=('b', )), 3, 1,
+                             tmp_path)
+    assert 'gone early: a' in capsys.readouterr().out
 
 
 def test_lockstep_hook_times_the_turn_and_not_the_wait():
