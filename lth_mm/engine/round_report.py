@@ -78,7 +78,8 @@ def aggregate_seeds(per_seed: Sequence[Mapping[str, Sequence[Mapping[str, Any]]]
     Each merged row is the first seed's row with ``test_metric``, ``best_val_metric`` and
     ``train_loss`` replaced by their mean over the seeds, ``<key>_min`` / ``<key>_max`` /
     ``<key>_sd`` (the sample standard deviation, None below two values) and ``<key>_n`` (the
-    values averaged) beside them, and ``n`` (the number of seeds with that row).
+    values averaged) beside them, and ``n`` (the number of seeds with that row). A round is
+    ``comparable`` only if it is in every seed (early-bird stops may differ between seeds).
     """
     merged: Dict[str, List[Dict[str, Any]]] = {}
     for column in dict.fromkeys(c for seed in per_seed for c in seed):
@@ -90,6 +91,8 @@ def aggregate_seeds(per_seed: Sequence[Mapping[str, Sequence[Mapping[str, Any]]]
         for rnd in sorted(by_round):
             group = by_round[rnd]
             row = dict(group[0], n=len(group))
+            if any(r.get('comparable') is False for r in group):
+                row['comparable'] = False  # one seed's early-stopped round: not a full one
             for key in VALUE_KEYS:
                 row.update(_spread(key, [r[key] for r in group if r.get(key) is not None]))
             rows.append(row)

@@ -147,11 +147,26 @@ def restart_accumulation(runner: Any, done: int, total: int) -> None:
         item._remainder_counts = total % item._accumulative_counts
 
 
-def rebuild_param_schedulers(runner: Any) -> None:
-    """Build the config's parameter schedulers again, so they restart from their first step."""
+def rebuild_param_schedulers(runner: Any, length: Optional[int] = None) -> None:
+    """Build the config's parameter schedulers again, so they restart from their first step.
+    ``length``: one round's epochs (iterations), what a scheduler without ``end`` defaults to
+    (MMEngine would take the stretched loop's whole length)."""
     cfg = runner.cfg.get('param_scheduler')
-    if cfg is not None and runner.param_schedulers is not None:
+    if cfg is None or runner.param_schedulers is None:
+        return
+    loop = runner.train_loop
+    saved = loop._max_epochs if hasattr(loop, '_max_epochs') else None, loop._max_iters
+    if length is not None:
+        if isinstance(loop, EpochBasedTrainLoop):
+            loop._max_epochs, loop._max_iters = length, length * len(loop.dataloader)
+        else:
+            loop._max_iters = length
+    try:
         runner.param_schedulers = runner.build_param_scheduler(copy.deepcopy(cfg))
+    finally:
+        if saved[0] is not None:
+            loop._max_epochs = saved[0]
+        loop._max_iters = saved[1]
 
 
 def reset_best_checkpoint(runner: Any) -> None:

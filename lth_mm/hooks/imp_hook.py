@@ -165,7 +165,12 @@ class IMPHook(TicketEnforcingHook):
             ends there and is pruned and rewound as usual (:class:`lth_mm.core.early_bird
             .EarlyBird`). The last round, whose ticket is not pruned again, always trains the
             full schedule: its accuracy is comparable to full IMP's, the shortened rounds' are
-            not (``comparable`` in the summary). Magnitude pruning only.
+            not (``comparable`` in the summary). With ``rewind='pt'`` round 0, whose best
+            weights every round rewinds to, trains in full too; with ``rewind='lr'`` a round
+            starts from the last one's weights, so after a shortened round no round is
+            comparable (retrain the final ticket: the transfer path). The distance counts
+            pruned weights too: at high sparsity it stays under ``threshold`` whatever the mask
+            does, so there ``window`` and ``interval`` decide. Magnitude pruning only.
         mask_grads: See :class:`TicketEnforcingHook`.
     """
 
@@ -421,6 +426,8 @@ class IMPHook(TicketEnforcingHook):
             self._bird.reset()
         self.round_started = time.time()
         self._restart_accumulation(runner, runner.iter)
+        reset_optimizer(runner)  # the lr back to its initial value before the schedulers' build
+        rebuild_param_schedulers(runner, self.length)  # round 0's default `end` too
         ticket = Ticket.dense(model, self.scope)
         self.set_ticket(runner, ticket)
         self._save_ticket(ticket, 0)
@@ -478,6 +485,8 @@ class IMPHook(TicketEnforcingHook):
             return False
         if self.rewind == 'rewind_lt' and self._rewind_state is None:
             return False  # round 0 runs at least to its rewind point (rewind_at)
+        if self.rewind == 'pt' and self.round == 0:
+            return False  # its best weights are every round's rewind point: a full round 0
         candidate = self.ticket.prune(unwrap_model(runner), self.rate, self.criterion, self.mode)
         distance = self._bird.observe(candidate)
         decision = [self._bird.settled]
@@ -487,6 +496,15 @@ class IMPHook(TicketEnforcingHook):
                                f'{self.unit}: {100 * distance:.2f} % of the mask changed'
                                + ('; settled' if decision[0] else ''))
         return decision[0]
+
+    def _comparable(self) -> bool:
+        """Whether the round's accuracy is a full IMP round's: it trained its whole schedule,
+        and, with ``rewind='lr'`` (each round starts from the last one's weights), so did every
+        round before it."""
+        if self._stopped_early:
+            return False
+        return self.rewind != 'lr' or all(r.get('comparable', True) for r in self.records
+                                          if r['round'] < self.round)
 
     def _shorten(self, runner: Any, cut: int) -> None:
         """Take ``cut`` epochs (iterations) off the stretched train loop."""
@@ -523,7 +541,7 @@ class IMPHook(TicketEnforcingHook):
         step = runner.epoch if self.by_epoch else runner.iter
         row = dict(round=self.round, **self.round_row(runner, self.round_started),
                    train_loss=(sum(self._losses) / len(self._losses) if self._losses else None),
-                   trained=step - self._round_start, comparable=not self._stopped_early,
+                   trained=step - self._round_start, comparable=self._comparable(),
                    ticket=osp.relpath(self._ticket_path(self.round), runner.work_dir),
                    best_checkpoint=(osp.relpath(self._best_path(self.round), runner.work_dir)
                                     if self._best_state is not None else None),
@@ -593,7 +611,7 @@ class IMPHook(TicketEnforcingHook):
             reinitialize(model, self.seed + 20_000 + self.round, self.reinit_prefixes)
         self.set_ticket(runner, ticket)
         reset_optimizer(runner)
-        rebuild_param_schedulers(runner)
+        rebuild_param_schedulers(runner, self.length)
         reset_best_checkpoint(runner)
         self.reset_best()
         self._losses.clear()
@@ -667,8 +685,12 @@ class IMPHook(TicketEnforcingHook):
         self.round, self.records, self.seed = state['round'], state['records'], state['seed']
         self.round_started = time.time() - state['round_elapsed']
         self._losses.extend(state['losses'])
-        self._round_start, self._stopped_early = state['round_start'], state['stopped_early']
-        self._shorten(runner, state['cut'])
+        # A checkpoint of lth_mm before early-bird rounds: no round was cut, each started at
+        # its place in the schedule, and no early-bird state was kept (the option was off).
+        self._round_start = state.get('round_start',
+                                      (state['round'] - self.offset) * self.length)
+        self._stopped_early = state.get('stopped_early', False)
+        self._shorten(runner, state.get('cut', 0))
         if self._bird:
             self._bird.load_state_dict(state['early_bird'])
         self._resume_ticket = loaded

@@ -416,3 +416,14 @@ def test_segmentation_demo_quick_end_to_end(tmp_path):
     from PIL import Image
     with Image.open(work / 'masks.png') as picture:
         assert picture.width > picture.height > 0
+
+
+def test_a_round_early_stopped_in_one_seed_is_not_comparable_merged():
+    full = dict(round=1, sparsity=0.5, test_metric=90.0, comparable=True, trained=12)
+    stopped = dict(full, test_metric=60.0, comparable=False, trained=4)
+    for seeds in ([full, stopped], [stopped, full]):
+        row = aggregate_seeds([{'IMP': [seeds[0]]}, {'IMP': [seeds[1]]}])['IMP'][0]
+        assert row['comparable'] is False and row['test_metric'] == 75.0
+        assert '75.00 (60.00-90.00)*' in format_table({'IMP': [row]})
+    row = aggregate_seeds([{'IMP': [full]}, {'IMP': [dict(full, test_metric=80.0)]}])['IMP'][0]
+    assert row['comparable'] is True

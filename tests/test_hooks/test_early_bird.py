@@ -72,6 +72,19 @@ def test_rounds_stop_at_the_first_settled_window(tmp_path):
     assert 'trained,comparable' in table
 
 
+@pytest.mark.parametrize('rewind, trained, comparable', [
+    # round 0's best weights are every round's start: it trains in full
+    ('pt', [EPOCHS, 2, EPOCHS], [True, False, True]),
+    # each round starts from the last one's weights: after a cut, none is a full IMP round
+    ('lr', [2, 2, EPOCHS], [False, False, False]),
+])
+def test_rewinds_that_build_on_cut_rounds(tmp_path, rewind, trained, comparable):
+    _, rows = run(tmp_path / rewind, rewind=rewind,
+                  early_bird=dict(interval=1, threshold=0.99, window=1))
+    assert [r['trained'] for r in rows] == trained
+    assert [r['comparable'] for r in rows] == comparable
+
+
 def test_a_threshold_never_reached_changes_nothing(tmp_path):
     plain, plain_rows = run(tmp_path / 'plain')
     checked, checked_rows = run(tmp_path / 'checked',

@@ -81,6 +81,27 @@ def test_rounds_records_and_resets(work_dir, recorder):
     assert starts[2]['optimizer_state'] == 0 and starts[4]['optimizer_state'] == 0
 
 
+@pytest.mark.parametrize('early_bird', [None, dict(interval=1, threshold=0.99, window=1)])
+def test_every_round_anneals_over_its_own_length(work_dir, recorder, early_bird):
+    """A scheduler without ``end`` runs to the end of training, which MMEngine reads from the
+    loop; the search stretches the loop over all rounds, and each round must still anneal over
+    one round (round 0's cosine), with early-bird cuts or without."""
+    cfg = tiny_cfg(work_dir, [dict(type='IMPHook', metric='accuracy/top1', rounds=2, rate=0.5,
+                                   **({'early_bird': early_bird} if early_bird else {})),
+                              dict(type='RoundStartRecorder')], epochs=4)
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, eta_min=0.0)]
+    build_runner(cfg).train()
+    rows = json.loads((work_dir / 'imp' / 'summary.json').read_text())
+    lrs = [round(r['lr'], 5) for r in recorder]
+    cosine = [0.1, 0.08536, 0.05, 0.01464]
+    start = 0
+    for row in rows:  # each round from its start, as long as it trained
+        trained = row.get('trained', 4)
+        assert lrs[start:start + trained] == cosine[:trained], (row['round'], lrs)
+        start += trained
+    assert start == len(lrs)
+
+
 def test_rewind_lt_restores_initialisation(work_dir, recorder):
     run_imp(work_dir, rounds=1, rate=0.5, rewind='lt')
     init = load_state(work_dir / 'imp' / 'rewind.safetensors')

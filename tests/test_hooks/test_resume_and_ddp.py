@@ -89,6 +89,33 @@ def test_crash_right_after_a_round_boundary_resumes(tmp_path, last_checkpoint):
     assert [r['best_epoch'] for r in resumed] == [r['best_epoch'] for r in rows]
 
 
+@pytest.mark.slow
+def test_a_checkpoint_written_before_early_bird_rounds_resumes(tmp_path):
+    """lth_mm before early-bird rounds kept no round start, cut or early-bird state in its
+    checkpoints: they resume as a search with no round cut."""
+    import torch
+
+    from lth_mm.compat import load_local_checkpoint
+
+    reference = build_runner(tiny_cfg(tmp_path / 'reference', [HOOK]))
+    reference.train()
+    rows = json.loads((tmp_path / 'reference' / 'imp' / 'summary.json').read_text())
+    cfg = tiny_cfg(tmp_path / 'old', [HOOK, dict(type='CrashAtEpoch', epoch=3)])
+    with pytest.raises(RuntimeError, match='simulated crash'):
+        build_runner(cfg).train()
+    path = tmp_path / 'old' / 'epoch_3.pth'  # in round 1, after its first epoch
+    checkpoint = load_local_checkpoint(str(path))
+    for key in ('round_start', 'cut', 'stopped_early', 'early_bird'):
+        del checkpoint['lth_mm_imp'][key]
+    del checkpoint['lth_mm_imp']['args']['early_bird']
+    torch.save(checkpoint, path)
+    build_runner(tiny_cfg(tmp_path / 'old', [HOOK], resume=True)).train()
+    assert digests(tmp_path / 'old') == digests(tmp_path / 'reference')
+    resumed = json.loads((tmp_path / 'old' / 'imp' / 'summary.json').read_text())
+    assert [(r['best_epoch'], r['trained']) for r in resumed] == [
+        (r['best_epoch'], r['trained']) for r in rows]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
