@@ -23,7 +23,8 @@ PathLike = Union[str, os.PathLike]
 KEY_FIELDS = ('pre-training', 'task', 'ticket', 'rewind', 'mask', 'sparsity %', 'round')
 CELL_NOTE = ('Cells: the test metric at the best-validation epoch (the best validation metric, '
              'marked `†`, where the runs have no test set); over runs that differ only in their '
-             'seeds, the mean with the range and n.')
+             'seeds, the mean with the range and n. `*`: an early-bird round of a search, ended '
+             "before its schedule's end in at least one run: not comparable to a full round.")
 
 
 def _keys(row: Row) -> Tuple[str, ...]:
@@ -34,10 +35,12 @@ def _keys(row: Row) -> Tuple[str, ...]:
 
 
 def cell_text(cell: Optional[Cell]) -> str:
-    """``97.77``, or ``96.65 (95.53-97.77, n=3)`` over seeds; ``†`` for validation values."""
+    """``97.77``, or ``96.65 (95.53-97.77, n=3)`` over seeds; ``†`` for validation values, ``*``
+    for early-bird rounds that ended early (not comparable to a full round)."""
     if cell is None or cell.stat() is None:
         return '-'
-    mark = '†' if cell.key == 'best_val_metric' else ''
+    mark = ('†' if cell.key == 'best_val_metric' else '') + (
+        '*' if cell.merged.get('comparable') is False else '')
     if cell.stat('n') > 1:
         return (f'{cell.stat():.2f}{mark} ({cell.stat("min"):.2f}-{cell.stat("max"):.2f}, '
                 f'n={cell.stat("n")})')
@@ -138,7 +141,8 @@ def results_json(results: Results) -> str:
             column=labels[column], column_task=column.task, metric=column.metric,
             value_from='test' if cell.key == 'test_metric' else 'best validation',
             mean=cell.stat(), sd=cell.stat('sd'), min=cell.stat('min'), max=cell.stat('max'),
-            n=cell.stat('n'), runs=[str(run) for run in cell.runs]))
+            n=cell.stat('n'), comparable=cell.merged.get('comparable') is not False,
+            runs=[str(run) for run in cell.runs]))
     columns = [dict(label=labels[c], task=c.task, metric=c.metric, setting=c.setting,
                     options=c.options, runs=_runs_of(results, c)) for c in results.columns]
     return json.dumps(dict(columns=columns, cells=cells, unplaced=results.unplaced,

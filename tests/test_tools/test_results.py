@@ -119,8 +119,9 @@ def dump_config(work: Path, hooks: list, seed: int = 0, classes=SOURCE, **option
     cfg.dump(str(work / 'digits_resnet18_w32.py'))
 
 
-def make_search(work: Path, values, seed: int = 0, width: int = 4, **hook) -> list:
-    """A search's work dir: config dump, round tickets, ``imp/summary.json``; its tickets."""
+def make_search(work: Path, values, seed: int = 0, width: int = 4, cut=(), **hook) -> list:
+    """A search's work dir: config dump, round tickets, ``imp/summary.json``; its tickets. The
+    rounds in ``cut`` ended early (early-bird: ``comparable`` false)."""
     hook = dict(type='IMPHook', rounds=len(values) - 1, rate=0.5, metric='accuracy/top1', **hook)
     dump_config(work, [hook], seed)
     model = small_model(seed, width)
@@ -137,7 +138,7 @@ def make_search(work: Path, values, seed: int = 0, width: int = 4, **hook) -> li
         ticket.save(work / name)
         rows.append(dict(round=rnd, sparsity=ticket.sparsity, metric='accuracy/top1',
                          best_val_metric=value + 1, test_metric=value, ticket=name,
-                         ticket_digest=ticket.digest()))
+                         ticket_digest=ticket.digest(), comparable=rnd not in cut))
     write_summary(rows, work / 'imp')
     return tickets
 
@@ -190,6 +191,22 @@ def test_seeds_merge_into_mean_range_and_n_and_repeats_count_once(tmp_path):
         (str(tmp_path / 'copy' / 'transfer_s1'), 60.0)]
     assert 'repeats' in results.unplaced[0]['reason']
     assert len({row.source for row in results.rows}) == 1  # the two seeds: one row group
+
+
+def test_early_stopped_rounds_are_marked_in_every_output(tmp_path):
+    """An early-bird round that ended early in one seed is marked ``*`` (markdown, text) and
+    ``comparable: false`` (JSON); the full last round is not."""
+    make_search(tmp_path / 'eb_s0', [90.0, 80.0, 70.0], seed=0, cut=(0, 1))
+    make_search(tmp_path / 'eb_s1', [92.0, 82.0, 72.0], seed=1, cut=(1, ))
+    results = collect_results([tmp_path / 'eb_s0', tmp_path / 'eb_s1'])
+    cells = cells_by_label(results)
+    assert cell_text(cells['ticket', 0, 'Digits 0-4 (search)']) == '91.00* (90.00-92.00, n=2)'
+    assert cell_text(cells['ticket', 1, 'Digits 0-4 (search)']) == '81.00* (80.00-82.00, n=2)'
+    assert cell_text(cells['ticket', 2, 'Digits 0-4 (search)']) == '71.00 (70.00-72.00, n=2)'
+    assert '`*`: an early-bird round' in results_markdown(results)
+    dumped = json.loads(results_files.results_json(results))['cells']
+    assert sorted((c['round'], c['comparable']) for c in dumped) == [
+        (0, False), (1, False), (2, True)]
 
 
 def test_moved_runs_random_and_reversed_tickets_and_validation_only(tmp_path):
