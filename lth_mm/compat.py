@@ -99,8 +99,14 @@ def _checked_history_buffer() -> type:
 
 def checkpoint_globals() -> list:
     """What mmengine's checkpoints hold beyond torch's and lth_mm's plain data: HistoryBuffer,
-    its state checked (:func:`_checked_history_buffer`), and its statistics methods."""
-    return [(_checked_history_buffer(), 'mmengine.logging.history_buffer.HistoryBuffer'),
+    its state checked (:func:`_checked_history_buffer`), and its statistics methods. Nothing
+    without MMEngine (the ticket tools and reports run without the stack), where reading an
+    MMEngine checkpoint is refused, naming HistoryBuffer."""
+    try:
+        buffer = _checked_history_buffer()
+    except ImportError:
+        return []
+    return [(buffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
             (_history_getattr, 'builtins.getattr')]
 
 

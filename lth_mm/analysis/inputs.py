@@ -32,7 +32,7 @@ def read_ticket(path: PathLike, allow_pickle: bool = False) -> Ticket:
         ReportInputError: the file is missing, not a ticket, or a pickle that needs full
             unpickling without ``allow_pickle``.
     """
-    from ..compat import checkpoint_globals
+    from ..compat import checkpoint_globals  # MMEngine checkpoints: the ticket they record
 
     try:
         ticket = Ticket.read(path, allow_pickle, checkpoint_globals())

@@ -199,7 +199,8 @@ def test_allow_pickle_opts_in_for_checkpoints(tool_name: str, config: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from lth_mm.compat import ALLOW_PICKLE_ENV, checkpoint_pickle_allowed
 
-    monkeypatch.delenv(ALLOW_PICKLE_ENV, raising=False)
+    monkeypatch.setenv(ALLOW_PICKLE_ENV, '0')  # recorded: the tool's opt-in is undone after
+    monkeypatch.delenv(ALLOW_PICKLE_ENV)
     tool = load_tool(tool_name)
     extra = ['ckpt.pth'] if tool_name == 'test.py' else []
     tool.parse_args([str(config), *extra])

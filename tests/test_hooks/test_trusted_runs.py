@@ -279,7 +279,8 @@ class Marker:
         return (open, (self.path, 'w'))
 
 
-def test_ticket_hook_refuses_a_mask_file_that_runs_code(tmp_path, pretrained):
+def test_ticket_hook_refuses_a_mask_file_that_runs_code(tmp_path, pretrained, monkeypatch):
+    monkeypatch.delenv('LTH_MM_ALLOW_PICKLE', raising=False)  # the run's opt-in counts too
     model = build_runner(tiny_cfg(tmp_path / 'probe', [])).model
     ticket = Ticket.dense(model).prune(model, 0.5).strip_prefix('backbone.')
     hostile = tmp_path / 'mask.pth.tar'
