@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from .core.ticket import Ticket
 from .core.torch_file import UnsafeFileError, load_torch_file
 
 _APPLIED = False
@@ -108,6 +109,12 @@ def checkpoint_globals() -> list:
         return []
     return [(buffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
             (_history_getattr, 'builtins.getattr')]
+
+
+def read_ticket(path: str | os.PathLike, allow_pickle: bool = False) -> Ticket:
+    """:meth:`Ticket.read` with MMEngine's checkpoints readable as plain data: a ticket file,
+    the ticket an lth_mm checkpoint records, or an original-code mask file."""
+    return Ticket.read(path, allow_pickle, checkpoint_globals())
 
 
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:

@@ -34,9 +34,9 @@ from lth_mm.core import Ticket  # noqa: E402
 
 def read(path: str, args: argparse.Namespace) -> Ticket:
     """A ticket file, the ticket an lth_mm checkpoint records, or an original-code mask file."""
-    from lth_mm.compat import checkpoint_globals
+    from lth_mm.compat import read_ticket
 
-    return Ticket.read(path, args.allow_pickle, checkpoint_globals())
+    return read_ticket(path, args.allow_pickle)
 
 
 def cmd_info(args: argparse.Namespace) -> None:

@@ -32,10 +32,10 @@ def read_ticket(path: PathLike, allow_pickle: bool = False) -> Ticket:
         ReportInputError: the file is missing, not a ticket, or a pickle that needs full
             unpickling without ``allow_pickle``.
     """
-    from ..compat import checkpoint_globals  # MMEngine checkpoints: the ticket they record
+    from ..compat import read_ticket as read_any  # MMEngine checkpoints: the ticket they record
 
     try:
-        ticket = Ticket.read(path, allow_pickle, checkpoint_globals())
+        ticket = read_any(path, allow_pickle)
     except (OSError, ValueError) as err:
         raise ReportInputError(f'{err}. A report reads lth_mm ticket files (.safetensors), the '
                                "tickets lth_mm's checkpoints record and the original code's "

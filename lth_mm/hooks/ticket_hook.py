@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 from mmengine.dist import is_main_process
 from mmengine.registry import HOOKS
 
-from ..compat import checkpoint_globals, checkpoint_pickle_allowed
+from ..compat import checkpoint_pickle_allowed, read_ticket
 from ..core import PruneScope, Ticket, TicketMismatchError, keymap, pickle_opt_in
 from ..core.options import check_prefixes, flag, integer, prefixes
 from ..core.rewind import check_prefixes_match, reinitialize
@@ -115,8 +115,7 @@ class TicketHook(TicketEnforcingHook):
     def load_ticket(self, model: Any) -> Ticket:
         """Read the ticket file and map its keys onto ``model``."""
         # --allow-pickle of tools/train.py (LTH_MM_ALLOW_PICKLE=1) opts in for checkpoints
-        ticket = Ticket.read(self.ticket_path, self.allow_pickle or checkpoint_pickle_allowed(),
-                             checkpoint_globals())
+        ticket = read_ticket(self.ticket_path, self.allow_pickle or checkpoint_pickle_allowed())
         self.source_digest = ticket.digest()  # as the file holds it, before skip and mapping
         if self.skip:
             check_prefixes(self.skip, list(ticket), 'TicketHook: skip',
