@@ -10,15 +10,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from .bits import all_kept
+from .bits import count as count_bits
+from .bits import mul_ as mul_bits_
+from .bits import pack as pack_bits
+from .bits import unpack as unpack_bits
 from .pruning import count_to_prune, prune_masks
 from .scope import PruneScope
-from .ticket_file import (
-    TicketFileError,
-    pack_masks,
-    read_ticket_file,
-    unpack_masks,
-    write_ticket_file,
-)
+from .ticket_file import TicketFileError, read_ticket_bits, write_ticket_bits
+from .ticket_file import pack_bits as pack_bits_record
+from .ticket_file import unpack_bits as unpack_bits_record
 from .torch_file import UnsafeFileError, load_torch_file
 
 __all__ = ['CHECKPOINT_KEY', 'MaskApplier', 'Ticket', 'TicketMismatchError', 'TicketOverlap',
@@ -68,47 +69,58 @@ def _first(items: list[str], n: int = 5) -> str:
     return ', '.join(items[:n]) + (f' ... ({len(items)} in all)' if len(items) > n else '')
 
 
-def _one_block(masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The masks copied into one contiguous ``bool`` block (each mask a view of its part).
+def _one_block(bits: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """Packed masks copied into one contiguous ``uint8`` block (each mask a view of its part).
 
-    One allocation of exactly one byte per weight for the whole ticket, instead of one per
-    tensor (a ResNet-50 ticket: 52 pieces of 4 KiB to 2.4 MiB, which the C allocator would place
-    among the training's own allocations). ``MaskApplier`` multiplies by ``uint8`` views of these
-    same bytes, so a run under a ticket holds the dense run's bytes plus this block, and nothing
-    else (``tools/benchmarks/bench_imp_round.py``, live bytes: +22.4 MiB for 22.4 MiB of masks).
+    One allocation of one bit per weight (and at most 7 bits of padding per tensor) for the whole
+    ticket, instead of one per tensor. ``MaskApplier`` reads these same bytes on the CPU, so a run
+    under a ticket holds the dense run's bytes plus this block and one slice being applied
+    (``tools/benchmarks/bench_imp_round.py``, live bytes).
     """
-    block = torch.empty(sum(m.numel() for m in masks.values()), dtype=torch.bool)
+    parts = {name: np.asarray(packed).reshape(-1) for name, packed in bits.items()}
+    block = torch.from_numpy(np.empty(sum(p.size for p in parts.values()), dtype=np.uint8))
     out, start = {}, 0
-    for name, mask in masks.items():
-        view = block[start:start + mask.numel()].view(mask.shape)
-        view.copy_(mask)
+    for name, part in parts.items():
+        view = block[start:start + part.size]
+        view.numpy()[:] = part
         out[name] = view
-        start += mask.numel()
+        start += part.size
     return out
 
 
 class MaskApplier:
     """Zeroes the pruned weights of one model in one pass per tensor; built by :meth:`Ticket.bind`.
 
-    Each mask is held once, as one byte per weight on its parameter's device: a ``uint8`` view
-    of the ticket's own ``bool`` mask when the parameter lives where the ticket does (the CPU; no
-    copy at all), else one ``uint8`` copy on the parameter's device. A call multiplies each
-    weight by its mask in place (``param.mul_(mask)``): one read of the weight and of the mask,
-    one write, as fast as a float mask on the CPU (``bool`` operands take a slower casting path,
-    ``uint8`` ones do not) and a quarter of its memory. No hooks, no copies, names unchanged.
+    Each mask is held once, as one bit per weight on its parameter's device: the ticket's own
+    packed bytes when the parameter lives where the ticket does (the CPU; no copy at all), else
+    one copy of them on the parameter's device. A call multiplies each weight by its mask in
+    place, unpacking it a slice at a time into a small temporary (:func:`.bits.mul_`): one read
+    of the weight and of the bits, one write, the same arithmetic as a multiplication by a float
+    mask, at 1/32 of its memory. No hooks, no copies, names unchanged.
+
+    Args:
+        params: The tensors to mask.
+        bits: Their masks packed by :func:`.bits.pack` (flat ``uint8``, ``ceil(n / 8)`` bytes).
     """
 
-    def __init__(self, params: list[torch.Tensor], masks: list[torch.Tensor]) -> None:
+    def __init__(self, params: list[torch.Tensor], bits: list[torch.Tensor]) -> None:
         self.params = params
-        self.masks = [_byte_mask(m, p.device) for p, m in zip(params, masks, strict=True)]
-        # Bytes held beyond the given masks: 0 where a mask is a view of the given one.
-        self.nbytes = sum(m.numel() for m, given in zip(self.masks, masks)
-                          if m.data_ptr() != given.data_ptr())
+        for param, packed in zip(params, bits, strict=True):
+            if packed.dtype != torch.uint8 or packed.dim() != 1 or \
+                    packed.numel() != (param.numel() + 7) // 8:
+                raise ValueError(f'MaskApplier takes masks packed by lth_mm.core.bits.pack '
+                                 f'({(param.numel() + 7) // 8} uint8 bytes for a tensor of '
+                                 f'shape {list(param.shape)}), got {packed.dtype} of shape '
+                                 f'{list(packed.shape)}')
+        self.masks = [b if b.device == p.device else b.to(p.device)
+                      for p, b in zip(params, bits)]
+        # Bytes held beyond the given masks: 0 where a mask is the given one.
+        self.nbytes = sum(m.numel() for m, given in zip(self.masks, bits) if m is not given)
 
     @torch.no_grad()
     def __call__(self) -> None:
         for param, mask in zip(self.params, self.masks):
-            _mul_(param, mask)
+            mul_bits_(param, mask)
 
     def hook_grads(self) -> list:
         """Zero the pruned weights' gradients during backward, before they are accumulated
@@ -116,40 +128,23 @@ class MaskApplier:
         norms before the step (clipping by norm, LARS) sees the ticket's own. Only trainable
         tensors with something pruned get a hook (a frozen one cannot take one). Returns the
         hooks' handles; ``handle.remove()`` undoes each."""
-        return [param.register_hook(lambda grad, m=mask: grad * m)
+        return [param.register_hook(lambda grad, m=mask: _masked_grad(grad, m))
                 for param, mask in zip(self.params, self.masks)
-                if param.requires_grad and not bool(mask.all())]
+                if param.requires_grad and not all_kept(mask, param.numel())]
 
 
-#: Elements per in-place multiplication on the CPU. There ``tensor.mul_(uint8 mask)`` first
-#: casts the mask to the tensor's dtype (a temporary of 4 bytes per element, freed right after,
-#: but kept by the allocator as resident memory); in slices of 2**20 the temporary stays at
-#: 4 MiB for float32 and the speed is that of one whole-tensor call. Accelerators cast inside
-#: the kernel, with no temporary: whole tensors there.
-CPU_SLICE = 1 << 20
-
-
-def _mul_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
-    """``tensor *= mask`` in place, in slices on the CPU (see :data:`CPU_SLICE`)."""
-    if tensor.device.type != 'cpu' or tensor.numel() <= CPU_SLICE or not (
-            tensor.is_contiguous() and mask.is_contiguous()):
-        tensor.mul_(mask)
-        return
-    flat, flat_mask = tensor.view(-1), mask.view(-1)
-    for start in range(0, flat.numel(), CPU_SLICE):
-        flat[start:start + CPU_SLICE].mul_(flat_mask[start:start + CPU_SLICE])
-
-
-def _byte_mask(mask: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``mask`` (0/1 values) as one byte per weight on ``device``: a ``uint8`` view of a
-    contiguous ``bool`` mask already there, else a ``uint8`` copy."""
-    if mask.dtype == torch.bool and mask.device == torch.device(device) and mask.is_contiguous():
-        return mask.view(torch.uint8)
-    return mask.to(device=device, dtype=torch.uint8).contiguous()
+def _masked_grad(grad: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """A new gradient, ``grad`` times the mask packed in ``bits``."""
+    out = grad.clone(memory_format=torch.contiguous_format)
+    mul_bits_(out, bits)
+    return out
 
 
 class Ticket(Mapping[str, torch.Tensor]):
     """A read-only mapping from parameter name to a boolean mask (True = kept).
+
+    The masks are held bit-packed, one bit per weight in one block (:mod:`.bits`); reading one
+    (``ticket[name]``, ``.values()``, ``.items()``) unpacks it into a new ``bool`` tensor.
 
     A ticket also carries the :class:`PruneScope` it was made with and a provenance card
     (``ticket.card``): lth_mm version, scope, criterion, mode, rate, round, sparsity, the model's
@@ -166,7 +161,7 @@ class Ticket(Mapping[str, torch.Tensor]):
 
     def __init__(self, masks: Mapping[str, torch.Tensor], scope: PruneScope | None = None,
                  card: dict[str, Any] | None = None) -> None:
-        self._masks: dict[str, torch.Tensor] = {}
+        bits, shapes = {}, {}
         for name, mask in masks.items():
             if not isinstance(mask, torch.Tensor):
                 raise TypeError(f'mask {name!r} is a {type(mask).__name__}, expected a tensor')
@@ -175,8 +170,21 @@ class Ticket(Mapping[str, torch.Tensor]):
                 if not bool(((values == 0) | (values == 1)).all()):
                     raise ValueError(f'mask {name!r} holds values other than 0 and 1')
                 mask = values != 0
-            self._masks[name] = mask.detach().to('cpu')
-        self._masks = _one_block(self._masks)
+            bits[name], shapes[name] = pack_bits(mask), mask.shape
+        self._init(bits, shapes, scope, card)
+
+    @classmethod
+    def _from_bits(cls, bits: Mapping[str, Any], shapes: Mapping[str, Any],
+                   scope: PruneScope | None = None, card: dict[str, Any] | None = None) -> Ticket:
+        """A ticket from masks already packed (:func:`.bits.pack`, sizes and padding checked)."""
+        ticket = cls.__new__(cls)
+        ticket._init(bits, shapes, scope, card)
+        return ticket
+
+    def _init(self, bits: Mapping[str, Any], shapes: Mapping[str, Any],
+              scope: PruneScope | None, card: dict[str, Any] | None) -> None:
+        self._shapes: dict[str, torch.Size] = {name: torch.Size(shapes[name]) for name in bits}
+        self._bits: dict[str, torch.Tensor] = _one_block(bits)
         self.scope = scope
         self.card: dict[str, Any] = dict(card or {})
         self.card.setdefault('lth_mm_version', _version())
@@ -190,13 +198,26 @@ class Ticket(Mapping[str, torch.Tensor]):
 
     # Mapping interface ------------------------------------------------------------------------
     def __getitem__(self, name: str) -> torch.Tensor:
-        return self._masks[name]
+        return unpack_bits(self._bits[name], self._shapes[name])
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._masks)
+        return iter(self._bits)
 
     def __len__(self) -> int:
-        return len(self._masks)
+        return len(self._bits)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._bits  # without unpacking (Mapping's would read the mask)
+
+    @property
+    def shapes(self) -> dict[str, torch.Size]:
+        """Each mask's shape (without unpacking it)."""
+        return dict(self._shapes)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the masks take: one bit per weight, padded to a whole byte per mask."""
+        return sum(b.numel() for b in self._bits.values())
 
     def __repr__(self) -> str:
         return (f'Ticket({len(self)} masks, {self.numel} weights, sparsity={self.sparsity:.4f}, '
@@ -206,7 +227,8 @@ class Ticket(Mapping[str, torch.Tensor]):
         if not isinstance(other, Ticket):
             return NotImplemented
         return (set(self) == set(other)
-                and all(torch.equal(self[k], other[k]) for k in self))
+                and all(self._shapes[k] == other._shapes[k]
+                        and torch.equal(self._bits[k], other._bits[k]) for k in self))
 
     __hash__ = None  # mutable-free but compared by value, like a dict
 
@@ -223,13 +245,13 @@ class Ticket(Mapping[str, torch.Tensor]):
     @classmethod
     def load(cls, path: PathLike) -> Ticket:
         """Load a ticket file written by :meth:`save` (no unpickling; validated)."""
-        masks, card = read_ticket_file(path)
+        bits, shapes, card = read_ticket_bits(path)
         try:
             scope = PruneScope.from_value(card['scope']) if card.get('scope') else None
         except (TypeError, ValueError) as err:
             raise TicketFileError(f'{path}: invalid scope in the ticket card ({err})') from err
         try:
-            return cls(masks, scope, card)
+            return cls._from_bits(bits, shapes, scope, card)
         except (TypeError, ValueError) as err:
             raise TicketFileError(f'{path}: invalid ticket card ({err})') from err
 
@@ -296,12 +318,12 @@ class Ticket(Mapping[str, torch.Tensor]):
     @property
     def numel(self) -> int:
         """Number of weights the ticket covers."""
-        return sum(m.numel() for m in self._masks.values())
+        return sum(shape.numel() for shape in self._shapes.values())
 
     @property
     def kept(self) -> int:
         """Number of weights kept."""
-        return sum(_count(m) for m in self._masks.values())
+        return sum(count_bits(b) for b in self._bits.values())
 
     @property
     def sparsity(self) -> float:
@@ -312,11 +334,10 @@ class Ticket(Mapping[str, torch.Tensor]):
     def layer_table(self) -> list[dict[str, Any]]:
         """Per-layer rows: name, shape, weights, kept, sparsity."""
         rows = []
-        for name, mask in self._masks.items():
-            kept = _count(mask)
-            rows.append({'name': name, 'shape': list(mask.shape), 'numel': mask.numel(),
-                         'kept': kept,
-                         'sparsity': 1.0 - kept / mask.numel() if mask.numel() else 0.0})
+        for name, shape in self._shapes.items():
+            kept, numel = count_bits(self._bits[name]), shape.numel()
+            rows.append({'name': name, 'shape': list(shape), 'numel': numel, 'kept': kept,
+                         'sparsity': 1.0 - kept / numel if numel else 0.0})
         return rows
 
     # Checks -----------------------------------------------------------------------------------
@@ -332,13 +353,13 @@ class Ticket(Mapping[str, torch.Tensor]):
             TicketMismatchError: listing the first keys missing, unexpected and mis-shaped.
         """
         params = dict(model.named_parameters())
-        unexpected = [k for k in self._masks if k not in params]
-        shapes = [f'{k}: ticket {list(m.shape)} vs model {list(params[k].shape)}'
-                  for k, m in self._masks.items() if k in params and m.shape != params[k].shape]
+        unexpected = [k for k in self._shapes if k not in params]
+        shapes = [f'{k}: ticket {list(m)} vs model {list(params[k].shape)}'
+                  for k, m in self._shapes.items() if k in params and m != params[k].shape]
         missing: list[str] = []
         if strict and self.scope is not None:
             try:
-                missing = [k for k in self.scope.select(model) if k not in self._masks]
+                missing = [k for k in self.scope.select(model) if k not in self._shapes]
             except ValueError:
                 missing = []
         if unexpected or shapes or missing:
@@ -354,12 +375,12 @@ class Ticket(Mapping[str, torch.Tensor]):
                 f'ticket does not fit {type(model).__name__} ({"; ".join(parts)}). The model\'s '
                 f'parameters look like: {sample}. Map the keys first (lth_mm.core.keymap, '
                 'Ticket.rename / Ticket.add_prefix) or use the ticket made for this model.')
-        return {k: params[k] for k in self._masks}
+        return {k: params[k] for k in self._shapes}
 
     def digest(self) -> str:
         """A short SHA-256 of the masks (names, shapes and bits): equal digests, equal tickets."""
         digest = hashlib.sha256()
-        for name, mask in self._masks.items():
+        for name, mask in self.items():  # unpacked: the digest of one byte per weight
             digest.update(f'{name}:{tuple(mask.shape)}'.encode())
             digest.update(mask.numpy().tobytes())
         return digest.hexdigest()[:16]
@@ -383,8 +404,8 @@ class Ticket(Mapping[str, torch.Tensor]):
             A new ticket, one round further.
         """
         params = self.check(model)
-        names = list(self._masks)
-        new_masks = prune_masks([params[n] for n in names], [self._masks[n] for n in names],
+        names = list(self._bits)
+        new_masks = prune_masks([params[n] for n in names], [self[n] for n in names],
                                 rate, criterion, mode, generator)
         card = dict(self.card, criterion=criterion, mode=mode, rate=rate,
                     round=int(self.card.get('round', 0)) + 1, model_class=type(model).__name__,
@@ -425,11 +446,11 @@ class Ticket(Mapping[str, torch.Tensor]):
         The baseline "random ticket of the same sparsity": every weight the ticket covers is
         equally likely to be kept, so the layers' sparsities come out about uniform.
         """
-        sizes = [m.numel() for m in self._masks.values()]
+        sizes = [shape.numel() for shape in self._shapes.values()]
         keep = torch.zeros(sum(sizes), dtype=torch.bool)
         keep[torch.randperm(keep.numel(), generator=generator)[:self.kept]] = True
-        masks = {name: part.view(mask.shape) for (name, mask), part
-                 in zip(self._masks.items(), keep.split(sizes), strict=True)}
+        masks = {name: part.view(shape) for (name, shape), part
+                 in zip(self._shapes.items(), keep.split(sizes), strict=True)}
         card = dict(self.card, criterion='random', mode='global', reversed=False,
                     notes=notes or f'random ticket with the sparsity of {self.digest()}')
         return Ticket(masks, self.scope, card)
@@ -438,19 +459,19 @@ class Ticket(Mapping[str, torch.Tensor]):
     def bind(self, model: nn.Module) -> MaskApplier:
         """Check the ticket against ``model`` and return a reusable :class:`MaskApplier`."""
         params = self.check(model, strict=False)
-        return MaskApplier([params[n] for n in self._masks], list(self._masks.values()))
+        return MaskApplier([params[n] for n in self._bits], list(self._bits.values()))
 
     @torch.no_grad()
     def apply_(self, model: nn.Module) -> nn.Module:
         """Zero the pruned weights of ``model`` in place; returns ``model``.
 
-        Same arithmetic as :class:`MaskApplier` (multiplication by the mask, one byte per
-        weight), one tensor at a time, so no full set of masks is ever copied at once.
+        Same arithmetic as :class:`MaskApplier` (multiplication by the mask, unpacked a slice
+        at a time), one tensor at a time, so no full set of masks is ever unpacked at once.
         """
         params = self.check(model, strict=False)
-        for name, mask in self._masks.items():
+        for name, bits in self._bits.items():
             param = params[name]
-            _mul_(param.data, _byte_mask(mask, param.device))
+            mul_bits_(param.data, bits if param.device.type == 'cpu' else bits.to(param.device))
         return model
 
     # Algebra ----------------------------------------------------------------------------------
@@ -459,33 +480,34 @@ class Ticket(Mapping[str, torch.Tensor]):
             a, b = sorted(set(self) - set(other)), sorted(set(other) - set(self))
             raise TicketMismatchError(f'tickets cover different keys: only in the first: '
                                       f'{_first(a)}; only in the second: {_first(b)}')
-        bad = [k for k in self if self[k].shape != other[k].shape]
+        bad = [k for k in self if self._shapes[k] != other._shapes[k]]
         if bad:
             raise TicketMismatchError(f'tickets differ in shape at: {_first(bad)}')
 
     def _combine(self, other: Ticket, op: Callable, notes: str) -> Ticket:
+        """Bitwise ``op`` of the packed masks (zero padding stays zero under and, or)."""
         self._aligned(other)
-        return Ticket({k: op(self[k], other[k]) for k in self}, self.scope,
-                      dict(self.card, notes=notes))
+        return Ticket._from_bits({k: op(self._bits[k], other._bits[k]) for k in self},
+                                 self._shapes, self.scope, dict(self.card, notes=notes))
 
     def __and__(self, other: Ticket) -> Ticket:
-        return self._combine(other, torch.logical_and, 'intersection of two tickets')
+        return self._combine(other, torch.bitwise_and, 'intersection of two tickets')
 
     def __or__(self, other: Ticket) -> Ticket:
-        return self._combine(other, torch.logical_or, 'union of two tickets')
+        return self._combine(other, torch.bitwise_or, 'union of two tickets')
 
     def reverse(self) -> Ticket:
         """The complementary ticket (``1 - mask``): keeps exactly the pruned weights."""
         card = dict(self.card, reversed=not self.card.get('reversed', False))
-        return Ticket({k: ~m for k, m in self._masks.items()}, self.scope, card)
+        return Ticket({k: ~m for k, m in self.items()}, self.scope, card)
 
     def overlap(self, other: Ticket) -> TicketOverlap:
         """Intersection over union of the kept weights, overall and per layer."""
         self._aligned(other)
         per_layer, inter_total, union_total = {}, 0, 0
         for k in self:
-            inter = _count(self[k] & other[k])
-            union = _count(self[k] | other[k])
+            inter = count_bits(self._bits[k] & other._bits[k])
+            union = count_bits(self._bits[k] | other._bits[k])
             per_layer[k] = inter / union if union else 1.0
             inter_total, union_total = inter_total + inter, union_total + union
         return TicketOverlap(inter_total / union_total if union_total else 1.0, per_layer)
@@ -495,20 +517,21 @@ class Ticket(Mapping[str, torch.Tensor]):
         over the number of weights; 0 for equal tickets, 1 for a ticket and its reverse)."""
         self._aligned(other)
         numel = self.numel
-        differ = sum(_count(self[k] ^ other[k]) for k in self)
+        differ = sum(count_bits(self._bits[k] ^ other._bits[k]) for k in self)
         return differ / numel if numel else 0.0
 
     def rename(self, fn: Callable[[str], str | None] | Mapping[str, str]) -> Ticket:
         """Rename keys by a function or mapping; a function returning None drops the key."""
-        masks: dict[str, torch.Tensor] = {}
-        for name, mask in self._masks.items():
+        bits: dict[str, torch.Tensor] = {}
+        shapes: dict[str, torch.Size] = {}
+        for name, packed in self._bits.items():
             new = fn.get(name, name) if isinstance(fn, Mapping) else fn(name)
             if new is None:
                 continue
-            if new in masks:
+            if new in bits:
                 raise ValueError(f'rename maps two masks onto {new!r}')
-            masks[new] = mask
-        return Ticket(masks, None, dict(self.card, scope=None))
+            bits[new], shapes[new] = packed, self._shapes[name]
+        return Ticket._from_bits(bits, shapes, None, dict(self.card, scope=None))
 
     def add_prefix(self, prefix: str) -> Ticket:
         """Prepend ``prefix`` (``'backbone.'``) to every key."""
@@ -521,16 +544,16 @@ class Ticket(Mapping[str, torch.Tensor]):
     # Files ------------------------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
         """Write the ticket atomically to a safetensors file (bit-packed masks, card)."""
-        write_ticket_file(path, self._masks, self.card)
+        write_ticket_bits(path, self._bits, self._shapes, self.card)
 
     def to_torch_prune(self, prefix: str = '') -> dict[str, torch.Tensor]:
         """The masks as the original code stores them: ``{prefix + '<mod>.weight_mask': float}``."""
         from .torch_prune import masks_to_torch_prune
-        return masks_to_torch_prune(self._masks, prefix)
+        return masks_to_torch_prune(dict(self.items()), prefix)
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Masks and card, for sending a ticket to other processes (see :meth:`from_state`)."""
-        return dict(self._masks), dict(self.card)
+        return dict(self.items()), dict(self.card)
 
     @classmethod
     def from_state(cls, masks: Mapping[str, torch.Tensor], card: dict[str, Any]) -> Ticket:
@@ -541,13 +564,14 @@ class Ticket(Mapping[str, torch.Tensor]):
     def pack(self) -> dict[str, Any]:
         """The ticket as plain data for a checkpoint: bit-packed masks, shapes and card (about 1
         bit per weight; ``torch.load(weights_only=True)`` reads it). See :meth:`unpack`."""
-        return pack_masks(self._masks, self.card)
+        return pack_bits_record(self._bits, self._shapes, self.card)
 
     @classmethod
     def unpack(cls, state: Any, where: Any = 'checkpoint') -> Ticket:
         """Inverse of :meth:`pack`, validated like a ticket file (``where`` names the source)."""
-        masks, card = unpack_masks(state, where)
+        bits, shapes, card = unpack_bits_record(state, where)
         try:
-            return cls.from_state(masks, card)
+            scope = PruneScope.from_value(card['scope']) if card.get('scope') else None
+            return cls._from_bits(bits, shapes, scope, card)
         except (TypeError, ValueError) as err:
             raise TicketFileError(f'{where}: invalid ticket record ({err})') from err

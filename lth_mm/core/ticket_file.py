@@ -24,8 +24,9 @@ from safetensors.numpy import save as st_save
 
 from .atomic import atomic_write_bytes
 
-__all__ = ['FORMAT', 'FORMAT_VERSION', 'TicketFileError', 'pack_masks', 'read_ticket_file',
-           'unpack_masks', 'write_ticket_file']
+__all__ = ['FORMAT', 'FORMAT_VERSION', 'TicketFileError', 'pack_bits', 'pack_masks',
+           'read_ticket_bits', 'read_ticket_file', 'unpack_bits', 'unpack_masks',
+           'write_ticket_bits', 'write_ticket_file']
 
 FORMAT = 'lth_mm.ticket'
 FORMAT_VERSION = 1
@@ -83,11 +84,18 @@ def _short(value: Any, limit: int = 80) -> str:
 
 def write_ticket_file(path: PathLike, masks: dict[str, torch.Tensor], card: dict[str, Any]) -> Path:
     """Write masks and their provenance card to ``path`` atomically."""
-    tensors = {name: pack_mask(mask) for name, mask in masks.items()}
+    return write_ticket_bits(path, {name: pack_mask(mask) for name, mask in masks.items()},
+                             {name: tuple(mask.shape) for name, mask in masks.items()}, card)
+
+
+def write_ticket_bits(path: PathLike, bits: dict[str, np.ndarray | torch.Tensor],
+                      shapes: dict[str, tuple[int, ...]], card: dict[str, Any]) -> Path:
+    """:func:`write_ticket_file` for masks already packed (:func:`pack_mask`)."""
+    tensors = {name: np.ascontiguousarray(np.asarray(packed)) for name, packed in bits.items()}
     metadata = {
         'format': FORMAT,
         'format_version': str(FORMAT_VERSION),
-        'shapes': json.dumps({name: list(mask.shape) for name, mask in masks.items()}),
+        'shapes': json.dumps({name: list(shapes[name]) for name in bits}),
         'card': json.dumps(card, sort_keys=True),
     }
     return atomic_write_bytes(path, st_save(tensors, metadata=metadata))
@@ -149,6 +157,14 @@ def read_ticket_file(path: PathLike) -> tuple[dict[str, torch.Tensor], dict[str,
     Raises:
         TicketFileError: naming the file and what is wrong with it.
     """
+    bits, shapes, card = read_ticket_bits(path)
+    return {name: unpack_mask(bits[name], shape) for name, shape in shapes.items()}, card
+
+
+def read_ticket_bits(path: PathLike) -> tuple[dict[str, np.ndarray],
+                                              dict[str, tuple[int, ...]], dict[str, Any]]:
+    """:func:`read_ticket_file` without unpacking: ``(bits, shapes, card)``, each mask's bits
+    checked against its shape (size, padding)."""
     path = Path(path)
     if not path.is_file():
         what = 'is not a file' if path.exists() else 'does not exist'
@@ -197,12 +213,12 @@ def read_ticket_file(path: PathLike) -> tuple[dict[str, torch.Tensor], dict[str,
             raise TypeError(f'the card is a {type(card).__name__}, expected a JSON object')
     except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as err:
         raise TicketFileError(f'{path}: corrupt ticket metadata ({err!r})') from err
-    return _unpack_all(tensors, shapes, path), card
+    return _checked(tensors, shapes, path), shapes, card
 
 
-def _unpack_all(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
-                where: Any) -> dict[str, torch.Tensor]:
-    """Check packed masks against their shapes and unpack them (``where`` names the source)."""
+def _checked(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
+             where: Any) -> dict[str, np.ndarray]:
+    """Check packed masks against their shapes (``where`` names the source); in shapes' order."""
     if set(shapes) != set(tensors):
         raise TicketFileError(
             f'{where}: corrupt ticket: masks without shape '
@@ -227,7 +243,7 @@ def _unpack_all(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...
                 f'{list(shape)} (expected {(numel + 7) // 8} uint8 bytes)')
         if numel % 8 and packed.size and int(packed[-1]) & ((1 << (8 - numel % 8)) - 1):
             raise TicketFileError(f'{where}: corrupt mask {name!r}: padding bits are set')
-        masks[name] = unpack_mask(packed, shape)
+        masks[name] = packed
     return masks
 
 
@@ -237,15 +253,30 @@ def pack_masks(masks: dict[str, torch.Tensor], card: dict[str, Any]) -> dict[str
     ``{'format', 'format_version', 'shapes', 'card', 'masks': {name: uint8 tensor}}`` holds only
     strings, numbers, lists and tensors, so ``torch.load(weights_only=True)`` reads it back.
     """
+    return pack_bits({name: pack_mask(mask) for name, mask in masks.items()},
+                     {name: tuple(mask.shape) for name, mask in masks.items()}, card)
+
+
+def pack_bits(bits: dict[str, np.ndarray | torch.Tensor], shapes: dict[str, tuple[int, ...]],
+              card: dict[str, Any]) -> dict[str, Any]:
+    """:func:`pack_masks` for masks already packed (each record tensor owns its bytes)."""
     return {'format': FORMAT, 'format_version': FORMAT_VERSION,
-            'shapes': {name: list(mask.shape) for name, mask in masks.items()},
+            'shapes': {name: list(shapes[name]) for name in bits},
             'card': json.loads(json.dumps(card)),
-            'masks': {name: torch.from_numpy(pack_mask(mask)) for name, mask in masks.items()}}
+            'masks': {name: torch.from_numpy(np.array(packed, dtype=np.uint8))
+                      for name, packed in bits.items()}}
 
 
 def unpack_masks(state: Any, where: Any = 'checkpoint') -> tuple[dict[str, torch.Tensor],
                                                                   dict[str, Any]]:
     """Inverse of :func:`pack_masks`, validated like a ticket file."""
+    bits, shapes, card = unpack_bits(state, where)
+    return {name: unpack_mask(bits[name], shape) for name, shape in shapes.items()}, card
+
+
+def unpack_bits(state: Any, where: Any = 'checkpoint') -> tuple[
+        dict[str, np.ndarray], dict[str, tuple[int, ...]], dict[str, Any]]:
+    """:func:`unpack_masks` without unpacking: ``(bits, shapes, card)``, validated."""
     if not isinstance(state, dict) or state.get('format') != FORMAT:
         raise TicketFileError(f'{where}: not an lth_mm ticket record')
     if type(state.get('format_version')) is not int or state['format_version'] != FORMAT_VERSION:
@@ -262,7 +293,7 @@ def unpack_masks(state: Any, where: Any = 'checkpoint') -> tuple[dict[str, torch
             raise TypeError(f'the card is a {type(card).__name__}, expected a dict')
     except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as err:
         raise TicketFileError(f'{where}: corrupt ticket record ({err!r})') from err
-    return _unpack_all(tensors, shapes, where), card
+    return _checked(tensors, shapes, where), shapes, card
 
 
 def _name(name: Any) -> str:

@@ -159,7 +159,7 @@ def check_schedule(rate: float, rounds: int, sizes: Dict[str, int], mode: str,
 
 def _fit_problem(ticket: Ticket, wanted: dict) -> str:
     """'' if the ticket covers exactly ``wanted`` (name -> shape), else what differs."""
-    got = {name: tuple(mask.shape) for name, mask in ticket.items()}
+    got = {name: tuple(shape) for name, shape in ticket.shapes.items()}
     missing = [k for k in wanted if k not in got]
     unexpected = [k for k in got if k not in wanted]
     shapes = [f'{k} {list(got[k])} vs {list(wanted[k])}' for k in wanted

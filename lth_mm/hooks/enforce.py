@@ -52,9 +52,10 @@ class TicketEnforcingHook(Hook):
     The mask is applied after every training iteration (that is, after the optimizer step, so
     momentum, weight decay, Adam/AdamW moments, AMP and gradient accumulation cannot revive a
     pruned weight), before validation and test, and whenever a ticket is set. Each application
-    is one in-place multiplication per masked tensor by its one-byte mask (``MaskApplier``; the
-    masks are the ticket's own on the CPU, one ``uint8`` copy on an accelerator, shared with
-    the momentum copies); nothing runs per forward.
+    is one in-place multiplication per masked tensor by its mask of one bit per weight,
+    unpacked a slice at a time (``MaskApplier``; the masks are the ticket's own packed bytes on
+    the CPU, one copy of them on an accelerator, shared with the momentum copies); nothing runs
+    per forward.
 
     The base also does what both hooks need around the ticket:
 

@@ -21,6 +21,7 @@ from lth_mm.core import (
     TicketFileError,
     TicketMismatchError,
     TicketOverlap,
+    bits,
     weights_hash,
 )
 from lth_mm.version import __version__
@@ -214,36 +215,49 @@ def test_mask_applier_is_reusable_and_masks_grads(make_tiny) -> None:
 
 
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float16, torch.bfloat16, torch.float64])
-def test_mask_applier_holds_one_byte_per_weight_and_multiplies_exactly(make_tiny, dtype) -> None:
-    """The applier's masks are one-byte views of the ticket's own bool masks (no copy on the
-    CPU), and applying them gives bit for bit what a multiplication by a float mask gives."""
+@pytest.mark.parametrize('cpu_slice', [bits.CPU_SLICE, 24])
+def test_mask_applier_holds_one_bit_per_weight_and_multiplies_exactly(make_tiny, dtype,
+                                                                       cpu_slice,
+                                                                       monkeypatch) -> None:
+    """The applier's masks are the ticket's own packed bytes (no copy on the CPU), and applying
+    them gives bit for bit what a multiplication by a float mask gives, whole or in slices that
+    start inside a byte of the packed mask (a slice of 24 weights: 3 bytes)."""
+    monkeypatch.setattr(bits, 'CPU_SLICE', cpu_slice)
     model = make_tiny(3).to(dtype)
     ticket = Ticket.dense(model).prune(model, 0.6, 'random',
                                        generator=torch.Generator().manual_seed(1))
     applier = ticket.bind(model)
     assert applier.nbytes == 0
-    for mask, (name, own) in zip(applier.masks, ticket.items(), strict=True):
-        assert mask.dtype == torch.uint8 and mask.element_size() == 1
-        assert mask.data_ptr() == own.data_ptr(), name  # the ticket's storage, viewed
+    for mask, (name, shape) in zip(applier.masks, ticket.shapes.items(), strict=True):
+        assert mask.dtype == torch.uint8 and mask.numel() == (shape.numel() + 7) // 8
+        assert mask.data_ptr() == ticket._bits[name].data_ptr(), name  # the ticket's own bytes
     params = dict(model.named_parameters())
     with torch.no_grad():
         for p in params.values():
             p.normal_()  # negative weights too: -x * 0 is -0.0 either way
+        params[next(iter(ticket))].view(-1)[:3] = float('nan')  # NaN * 0 is NaN either way
     expected = {n: params[n].detach() * ticket[n].to(dtype) for n in ticket}
     applier()
     for name in ticket:
-        got = params[name].detach()
-        assert torch.equal(got.view(-1).view(torch.uint8), expected[name].view(-1).view(
-            torch.uint8)), name
-    # Masks given as 0/1 floats (or on another device) become one uint8 copy each.
-    floats = MaskApplier(list(applier.params), [ticket[n].float() for n in ticket])
-    assert floats.nbytes == sum(m.numel() for m in ticket.values())
-    assert all(m.dtype == torch.uint8 for m in floats.masks)
+        assert same_bits(params[name].detach(), expected[name]), name
+    # Masks that are not packed are refused with what to pass.
+    with pytest.raises(ValueError, match=r'packed by lth_mm\.core\.bits\.pack'):
+        MaskApplier(list(applier.params), [ticket[n].float() for n in ticket])
 
 
-def test_a_tickets_masks_are_one_block_of_one_byte_per_weight(make_tiny, tmp_path) -> None:
-    """Every way of making a ticket holds its masks as views of one bool block of exactly one
-    byte per weight (one allocation, not one per tensor), copied from what it was given."""
+def same_bits(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Equal bit for bit (so ``-0.0`` differs from ``0.0``), where NaN only needs to be NaN
+    (which NaN a kernel returns differs between its vectorized and scalar paths)."""
+    nan = torch.isnan(expected)
+    if not torch.equal(torch.isnan(got), nan):
+        return False
+    return torch.equal(got[~nan].view(torch.uint8), expected[~nan].view(torch.uint8))
+
+
+def test_a_tickets_masks_are_one_block_of_one_bit_per_weight(make_tiny, tmp_path) -> None:
+    """Every way of making a ticket holds its masks packed in one block of one bit per weight
+    (padded to a byte per mask; one allocation, not one per tensor), copied from what it was
+    given; reading a mask gives a new bool tensor, not the ticket's storage."""
     model = make_tiny(2)
     given = {n: torch.rand(p.shape, generator=torch.Generator().manual_seed(3)) > 0.5
              for n, p in Ticket.dense(model).scope.select(model).items()}
@@ -255,17 +269,23 @@ def test_a_tickets_masks_are_one_block_of_one_byte_per_weight(make_tiny, tmp_pat
         'load': Ticket.load(tmp_path / 't.safetensors'), 'reverse': pruned.reverse(),
         'random_like': pruned.random_like(torch.Generator().manual_seed(0)),
         'unpack': Ticket.unpack(pruned.pack()), 'add_prefix': pruned.add_prefix('m.'),
+        'and': pruned & pruned.reverse(), 'or': pruned | dense,
     }
     for how, ticket in made.items():
-        storages = {m.untyped_storage().data_ptr() for m in ticket.values()}
+        storages = {b.untyped_storage().data_ptr() for b in ticket._bits.values()}
         assert len(storages) == 1, how
-        storage = next(iter(ticket.values())).untyped_storage()
-        assert storage.nbytes() == ticket.numel, how
+        storage = next(iter(ticket._bits.values())).untyped_storage()
+        assert storage.nbytes() == ticket.nbytes == sum(
+            (s.numel() + 7) // 8 for s in ticket.shapes.values()), how
+        assert ticket.nbytes < ticket.numel / 7, how
         assert all(m.dtype == torch.bool and m.is_contiguous() for m in ticket.values()), how
     name = next(iter(given))
     before = made['from masks'][name].clone()
     given[name].logical_not_()  # the caller's tensors are not the ticket's
     assert torch.equal(made['from masks'][name], before)
+    made['from masks'][name].logical_not_()  # nor are the tensors it hands out
+    assert torch.equal(made['from masks'][name], before)
+    assert made['and'].kept == 0 and made['or'] == dense
 
 
 def test_apply_to_a_half_precision_model(make_tiny) -> None:

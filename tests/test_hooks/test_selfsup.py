@@ -115,8 +115,8 @@ class EncoderProbe(Hook):
             for key in (name, copy_name):
                 assert torch.count_nonzero(params[key].detach()[~mask]) == 0, key
             EncoderProbe.different |= not torch.equal(params[name], params[copy_name])
-        # One byte per pruned weight in all: both encoders' masks are the ticket's own.
-        own = {m.data_ptr() for m in hook.ticket.values()}
+        # One bit per pruned weight in all: both encoders' masks are the ticket's own bytes.
+        own = {m.data_ptr() for m in hook.ticket._bits.values()}
         assert hook._applier.nbytes == hook._copies.nbytes == 0
         assert {m.data_ptr() for m in hook._copies.masks} <= own
         EncoderProbe.looks += 1

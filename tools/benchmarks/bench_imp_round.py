@@ -8,12 +8,12 @@ iterations (after ``--warmup`` untimed ones) in four variants:
 
 (i)   ``dense``: no lth_mm hook (the baseline);
 (i')  ``dense_1byte``: dense, plus a hook that holds one ``bool`` per prunable weight and does
-      nothing with it: what holding masks of one byte per weight costs by itself, the floor of
-      (ii) in the same run;
+      nothing with it: what holding masks of one byte per weight costs by itself (the floor of
+      any one-byte design, lth_mm's before its masks became bits), in the same run;
 (ii)  ``lth_mm``: ``TicketHook`` with an 80 %-sparse global magnitude ticket of the initial
       weights (saved beforehand by this script): the ``TicketEnforcingHook`` code path that
-      ``IMPHook`` uses too, one in-place mask multiplication per tensor after every optimizer
-      step;
+      ``IMPHook`` uses too, masks of one bit per weight, after every optimizer step one in-place
+      multiplication per tensor by its mask unpacked a slice at a time (``lth_mm.core.bits``);
 (iii) ``torch_prune``: a small hook runs ``prune.global_unstructured(..., L1Unstructured,
       amount=0.8)`` over the same convs at ``before_train`` (the original code's
       reparametrization: ``weight_orig`` * ``weight_mask`` recomputed by a forward pre-hook).
@@ -269,12 +269,11 @@ def run_variant(args: argparse.Namespace) -> None:
     model = unwrap_model(runner)
     if args.child == 'lth_mm':
         hook = next(h for h in runner.hooks if type(h).__name__ == 'TicketHook')
-        weights = sum(m.numel() for m in hook.ticket.values())
-        held = sum(m.numel() * m.element_size() for m in hook.ticket.values()) + sum(
+        held = hook.ticket.nbytes + sum(
             a.nbytes for a in (hook._applier, hook._copies) if a is not None)
         result['held_masks'] = dict(
-            bytes=held, weights=weights,
-            parts={'Ticket (bool)': sum(m.numel() for m in hook.ticket.values()),
+            bytes=held, weights=hook.ticket.numel,
+            parts={'Ticket (bits)': hook.ticket.nbytes,
                    'MaskApplier (beyond the ticket)': hook._applier.nbytes})
         ticket = Ticket.load(args.ticket)
         params = dict(model.named_parameters())
@@ -440,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows))
     held = results['lth_mm'][0]['held_masks']
     print(f"lth_mm holds {held['bytes'] / 2**20:.1f} MiB of masks for the whole run, "
-          f"{held['bytes'] / held['weights']:.2f} bytes per prunable weight ("
+          f"{8 * held['bytes'] / held['weights']:.2f} bits per prunable weight ("
           + ' + '.join(f'{k} {v / 2**20:.1f} MiB' for k, v in held['parts'].items())
           + '); goal <= 1 byte per weight')
     print(f'\n{boundary}')
