@@ -7,7 +7,9 @@ the ticket file format (:mod:`.ticket_file`). A ResNet-50 ticket (23.5 M prunabl
 
 Applying a mask unpacks it a slice at a time into a small temporary (``numpy.unpackbits`` on
 the CPU, two bit operations on an accelerator) and multiplies the weights by it in place, so a
-run under a ticket holds 1 bit per masked weight and one slice, never a whole unpacked mask.
+run under a ticket holds 1 bit per masked weight and one slice, never a whole unpacked mask
+(but for a tensor in another memory layout, such as ``channels_last``: its mask is unpacked
+whole, one tensor at a time).
 """
 from __future__ import annotations
 
@@ -18,19 +20,20 @@ import torch
 
 __all__ = ['CPU_SLICE', 'DEVICE_SLICE', 'all_kept', 'count', 'mul_', 'pack', 'unpack']
 
-#: Weights unpacked and multiplied at a time on the CPU: the temporary is one byte per weight
-#: of a slice (1 MiB); the multiplication casts nothing (a ``bool`` operand of numpy's
-#: in-place multiply is cast in its small internal buffers, a ``uint8`` one of torch's
-#: ``mul_`` in a float copy of the slice).
+#: Weights unpacked and multiplied at a time on the CPU (a multiple of 8): the temporary is one
+#: byte per weight of a slice (1 MiB), plus, for the dtypes numpy lacks or emulates (float16,
+#: bfloat16), the float copy of it that torch's ``mul_`` casts a ``uint8`` operand into (numpy
+#: casts its ``bool`` operand in small internal buffers).
 CPU_SLICE = 1 << 20
-#: Weights unpacked at a time on an accelerator (a temporary of one byte per weight).
+#: Weights unpacked at a time on an accelerator (a multiple of 8; a temporary of one byte per
+#: weight).
 DEVICE_SLICE = 1 << 24
 
 #: Set bits of every byte value.
 _POPCOUNT = np.array([bin(i).count('1') for i in range(256)], dtype=np.uint8)
-#: numpy dtypes of the torch dtypes whose CPU tensors numpy can multiply in place.
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64,
-                 torch.float16: np.float16}
+#: The torch dtypes whose CPU tensors numpy multiplies in place, faster than torch's ``mul_``
+#: by a ``uint8`` slice (numpy emulates float16, at half torch's speed: float16 goes to torch).
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 _SHIFTS: dict[torch.device, torch.Tensor] = {}
 
 
@@ -68,7 +71,12 @@ def mul_(tensor: torch.Tensor, bits: torch.Tensor) -> None:
 
     Bit for bit what multiplying by the unpacked mask as a float tensor gives (``-x * 0`` is
     ``-0.0``, a NaN stays NaN), one slice at a time (:data:`CPU_SLICE`, :data:`DEVICE_SLICE`).
+    Like any in-place operation it bumps ``tensor``'s version, so autograd still refuses a
+    backward pass through weights masked after its forward pass.
     """
+    if CPU_SLICE % 8 or DEVICE_SLICE % 8:
+        raise ValueError(f'bits.CPU_SLICE ({CPU_SLICE}) and bits.DEVICE_SLICE ({DEVICE_SLICE}) '
+                         'must be multiples of 8: a slice starts at a whole byte of the mask')
     numel = tensor.numel()
     if not numel:
         return
@@ -83,16 +91,18 @@ def mul_(tensor: torch.Tensor, bits: torch.Tensor) -> None:
                                                  stop - start))
         return
     data = bits.numpy()
-    dtype = _NUMPY_DTYPES.get(tensor.dtype)
-    array = flat.numpy() if dtype is not None else None
-    for start in range(0, numel, CPU_SLICE):
-        stop = min(numel, start + CPU_SLICE)
-        mask = np.unpackbits(data[start // 8:(stop + 7) // 8], count=stop - start)
-        if array is not None:
-            part = array[start:stop]
-            np.multiply(part, mask.view(bool), out=part)
-        else:  # bfloat16 and others numpy lacks
-            flat[start:stop].mul_(torch.from_numpy(mask))
+    array = flat.numpy() if tensor.dtype in _NUMPY_DTYPES else None
+    with np.errstate(invalid='ignore'):  # inf * 0 is NaN, silently, as in torch
+        for start in range(0, numel, CPU_SLICE):
+            stop = min(numel, start + CPU_SLICE)
+            mask = np.unpackbits(data[start // 8:(stop + 7) // 8], count=stop - start)
+            if array is not None:
+                part = array[start:stop]
+                np.multiply(part, mask.view(bool), out=part)
+            else:  # float16, bfloat16 and the rest
+                flat[start:stop].mul_(torch.from_numpy(mask))
+    if array is not None:  # numpy wrote behind autograd's back: count the write
+        torch.autograd.graph.increment_version(tensor)
 
 
 def _unpack_device(bits: torch.Tensor, numel: int) -> torch.Tensor:

@@ -134,8 +134,12 @@ class MaskApplier:
 
 
 def _masked_grad(grad: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-    """A new gradient, ``grad`` times the mask packed in ``bits``."""
-    out = grad.clone(memory_format=torch.contiguous_format)
+    """A new gradient, ``grad`` times the mask packed in ``bits``: a copy masked a slice at a
+    time; an autograd product (a graph for higher-order gradients) when ``grad`` requires
+    grad, and a whole unpacked mask for sparse gradients and other layouts (channels_last)."""
+    if grad.requires_grad or grad.layout != torch.strided or not grad.is_contiguous():
+        return grad * unpack_bits(bits, grad.shape).view(torch.uint8)
+    out = grad.clone()
     mul_bits_(out, bits)
     return out
 

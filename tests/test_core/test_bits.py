@@ -73,3 +73,31 @@ def test_mul_on_a_gpu_matches_the_cpu() -> None:
     assert torch.equal(on_gpu.cpu(), weight)
     assert torch.equal(bits.unpack(bits.pack(mask).cuda(), mask.shape).cpu(), mask)
     assert bits.all_kept(bits.pack(torch.ones(13, dtype=torch.bool)).cuda(), 13)
+
+
+def test_mul_counts_as_an_in_place_write_for_autograd() -> None:
+    """Masking a weight between a forward and its backward pass is refused by autograd, as for
+    torch's own in-place multiplication (numpy writes behind its back: the version is bumped)."""
+    for dtype in (torch.float32, torch.bfloat16):
+        weight = torch.randn(10, dtype=dtype, requires_grad=True)
+        x = torch.randn(10, dtype=dtype, requires_grad=True)
+        out = (weight * x).sum()
+        with torch.no_grad():
+            bits.mul_(weight, bits.pack(torch.arange(10) % 2 == 0))
+        with pytest.raises(RuntimeError, match='modified by an inplace operation'):
+            out.backward()
+
+
+def test_mul_of_infinite_pruned_weights_is_silent_nan_as_in_torch() -> None:
+    mask = torch.tensor([True, False, False, True])
+    weight = torch.tensor([float('inf'), float('-inf'), 2.0, -3.0])
+    expected = weight * mask.float()  # inf * 0 = NaN
+    with np.errstate(all='raise'):  # numpy's warning would be an error here
+        bits.mul_(weight, bits.pack(mask))
+    assert same_bits(weight, expected)
+
+
+@pytest.mark.parametrize('name', ['CPU_SLICE', 'DEVICE_SLICE'])
+def test_slices_must_start_at_a_whole_byte(name) -> None:
+    with mock.patch.object(bits, name, 12), pytest.raises(ValueError, match='multiples of 8'):
+        bits.mul_(torch.randn(30), bits.pack(torch.ones(30, dtype=torch.bool)))

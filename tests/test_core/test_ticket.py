@@ -214,14 +214,44 @@ def test_mask_applier_is_reusable_and_masks_grads(make_tiny) -> None:
     MaskApplier([], [])()  # an empty applier is a no-op
 
 
+def test_masked_gradients_of_sparse_and_higher_order_gradients() -> None:
+    """The gradient hooks mask a sparse gradient (an ``nn.Embedding(sparse=True)``) and, under
+    ``create_graph=True``, build the product into the graph: a gradient of the masked gradient
+    is the gradient of ``grad * mask``."""
+    generator = torch.Generator().manual_seed(0)
+    embedding = nn.Embedding(7, 4, sparse=True)
+    mask = torch.rand(7, 4, generator=generator) < 0.5
+    hooks = MaskApplier([embedding.weight], [bits.pack(mask)]).hook_grads()
+    embedding(torch.tensor([0, 2, 2, 5])).sum().backward()
+    grad = embedding.weight.grad
+    assert grad.is_sparse
+    dense = grad.to_dense()
+    assert bool((dense[~mask] == 0).all()) and bool((dense[2][mask[2]] == 2).all())
+    for handle in hooks:
+        handle.remove()
+
+    linear = nn.Linear(6, 5, bias=False)
+    mask = torch.rand(5, 6, generator=generator) < 0.5
+    x = torch.randn(3, 6, generator=generator, requires_grad=True)
+    (reference, ) = torch.autograd.grad((linear(x) ** 2).sum(), linear.weight, create_graph=True)
+    (expected, ) = torch.autograd.grad(((reference * mask) ** 2).sum(), x)
+    hooks = MaskApplier([linear.weight], [bits.pack(mask)]).hook_grads()
+    (masked, ) = torch.autograd.grad((linear(x) ** 2).sum(), linear.weight, create_graph=True)
+    assert torch.equal(masked.detach(), (reference * mask).detach())
+    (got, ) = torch.autograd.grad((masked ** 2).sum(), x)
+    torch.testing.assert_close(got, expected)
+    for handle in hooks:
+        handle.remove()
+
+
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float16, torch.bfloat16, torch.float64])
 @pytest.mark.parametrize('cpu_slice', [bits.CPU_SLICE, 24])
 def test_mask_applier_holds_one_bit_per_weight_and_multiplies_exactly(make_tiny, dtype,
                                                                        cpu_slice,
                                                                        monkeypatch) -> None:
     """The applier's masks are the ticket's own packed bytes (no copy on the CPU), and applying
-    them gives bit for bit what a multiplication by a float mask gives, whole or in slices that
-    start inside a byte of the packed mask (a slice of 24 weights: 3 bytes)."""
+    them gives bit for bit what a multiplication by a float mask gives, whole or in slices of
+    24 weights (3 bytes of the packed mask: most tensors end inside a slice)."""
     monkeypatch.setattr(bits, 'CPU_SLICE', cpu_slice)
     model = make_tiny(3).to(dtype)
     ticket = Ticket.dense(model).prune(model, 0.6, 'random',
