@@ -362,14 +362,16 @@ def checkpoint_ticket(checkpoint: dict, where: Any = 'checkpoint') -> Optional[T
 
 
 def masks_equal_across_ranks(ticket: Ticket) -> Ticket:
-    """Make every rank hold rank 0's ticket (a no-op outside distributed runs)."""
+    """Make every rank hold rank 0's ticket (a no-op outside distributed runs); sent as its
+    checkpoint record, bit-packed (a ResNet-50 ticket: 2.8 MiB)."""
     if get_world_size() == 1:
         return ticket
-    masks, card = ticket.state_tensors()
-    payload = [({k: v.numpy() for k, v in masks.items()}, card)]
+    state = ticket.pack()
+    payload = [dict(state, masks={k: v.numpy() for k, v in state['masks'].items()})]
     broadcast_object_list(payload, src=0)
-    received, card = payload[0]
-    return Ticket.from_state({k: torch.from_numpy(v) for k, v in received.items()}, card)
+    received = payload[0]
+    received['masks'] = {k: torch.from_numpy(v) for k, v in received['masks'].items()}
+    return Ticket.unpack(received, "rank 0's ticket")
 
 
 def to_float(value: Any) -> Optional[float]:
