@@ -13,10 +13,10 @@ whole, one tensor at a time).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
+
+from .ticket_file import pack_mask, unpack_mask
 
 __all__ = ['CPU_SLICE', 'DEVICE_SLICE', 'all_kept', 'count', 'mul_', 'pack', 'unpack']
 
@@ -39,17 +39,14 @@ _SHIFTS: dict[torch.device, torch.Tensor] = {}
 
 def pack(mask: torch.Tensor) -> torch.Tensor:
     """A boolean (or 0/1) mask as its bits: a flat ``uint8`` CPU tensor of ``ceil(n / 8)``."""
-    values = mask.detach().cpu().reshape(-1).numpy()
-    return torch.from_numpy(np.packbits(values.astype(bool, copy=False)))
+    return torch.from_numpy(pack_mask(mask))
 
 
 def unpack(bits: torch.Tensor, shape: tuple[int, ...] | torch.Size) -> torch.Tensor:
     """Inverse of :func:`pack`: a new ``bool`` tensor of ``shape`` on ``bits``' device."""
-    numel = math.prod(shape)
     if bits.device.type == 'cpu':
-        flat = np.unpackbits(bits.numpy(), count=numel).view(bool)  # 0/1 bytes: valid bools
-        return torch.from_numpy(flat).reshape(shape)
-    return _unpack_device(bits, numel).view(torch.bool).reshape(shape)
+        return unpack_mask(bits.numpy(), tuple(shape))
+    return _unpack_device(bits, torch.Size(shape).numel()).view(torch.bool).reshape(shape)
 
 
 def count(bits: torch.Tensor) -> int:

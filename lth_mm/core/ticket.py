@@ -60,11 +60,6 @@ def _version() -> str:
     return __version__
 
 
-def _count(mask: torch.Tensor) -> int:
-    """Number of True entries of a CPU boolean mask (numpy's popcount beats ``Tensor.sum``)."""
-    return int(np.count_nonzero(mask.numpy()))
-
-
 def _first(items: list[str], n: int = 5) -> str:
     return ', '.join(items[:n]) + (f' ... ({len(items)} in all)' if len(items) > n else '')
 
@@ -469,13 +464,10 @@ class Ticket(Mapping[str, torch.Tensor]):
     def apply_(self, model: nn.Module) -> nn.Module:
         """Zero the pruned weights of ``model`` in place; returns ``model``.
 
-        Same arithmetic as :class:`MaskApplier` (multiplication by the mask, unpacked a slice
-        at a time), one tensor at a time, so no full set of masks is ever unpacked at once.
+        A one-off :class:`MaskApplier` (multiplication by the mask, unpacked a slice at a time),
+        so no mask is ever unpacked whole.
         """
-        params = self.check(model, strict=False)
-        for name, bits in self._bits.items():
-            param = params[name]
-            mul_bits_(param.data, bits if param.device.type == 'cpu' else bits.to(param.device))
+        self.bind(model)()
         return model
 
     # Algebra ----------------------------------------------------------------------------------
